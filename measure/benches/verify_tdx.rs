@@ -1,0 +1,3 @@
+//! Benchmark placeholder; replaced by the benchmark implementation.
+
+fn main() {}

@@ -1,0 +1,123 @@
+//! Test support shared by the workspace's test suites.
+//!
+//! Tests never embed third-party vectors or downloaded inputs; they find them
+//! at run time:
+//!
+//! | what | variable | default |
+//! |---|---|---|
+//! | shared test vectors | `AETHER_VECTORS` | `<workspace>/../shared/vectors` |
+//! | pinned inputs of `inputs.lock` | `AETHER_INPUTS` | `$AETHER_CACHE/inputs`, else `~/.cache/aether/inputs` |
+//! | the `sev-snp-measure` reference tool | `AETHER_SEV_SNP_MEASURE` | `$AETHER_CACHE/venv/bin/sev-snp-measure` |
+//!
+//! When something is missing, a test **fails** under `CI=true` (CI must never
+//! silently skip) and otherwise **skips** with a message saying what to run.
+//! The pattern in a test is:
+//!
+//! ```no_run
+//! let Some(dir) = aether_testkit::vectors() else { return };
+//! ```
+
+use std::path::{Path, PathBuf};
+
+/// True when running under CI (`CI=true`), where missing data is an error.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// Reports a missing prerequisite: panics under CI, prints a skip line otherwise.
+pub fn missing(what: &str, hint: &str) {
+    if in_ci() {
+        panic!("{what} is missing under CI=true: {hint}");
+    }
+    eprintln!("SKIP: {what} is missing ({hint})");
+}
+
+/// The workspace root (the folder holding the top `Cargo.toml`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("testkit lives one level below the workspace root")
+        .to_path_buf()
+}
+
+fn cache_dir() -> PathBuf {
+    if let Some(c) = std::env::var_os("AETHER_CACHE") {
+        return PathBuf::from(c);
+    }
+    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("/root"), PathBuf::from);
+    home.join(".cache/aether")
+}
+
+/// The shared test-vector directory, or `None` (after reporting) when absent.
+pub fn vectors() -> Option<PathBuf> {
+    let dir = std::env::var_os("AETHER_VECTORS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("../shared/vectors"));
+    if dir.join("README.md").is_file() {
+        Some(dir)
+    } else {
+        missing(
+            &format!("test vectors at {}", dir.display()),
+            "set AETHER_VECTORS to the shared vectors directory",
+        );
+        None
+    }
+}
+
+/// One file of the shared vectors, e.g. `vector("snp/gosev_attestation.bin")`.
+pub fn vector(rel: &str) -> Option<PathBuf> {
+    let path = vectors()?.join(rel);
+    if path.is_file() {
+        Some(path)
+    } else {
+        missing(
+            &format!("vector {}", path.display()),
+            "the vectors directory is incomplete",
+        );
+        None
+    }
+}
+
+/// A pinned input from `inputs.lock` (e.g. `"ovmf-bookworm.fd"`), fetched by `scripts/setup`.
+pub fn input(name: &str) -> Option<PathBuf> {
+    let dir = std::env::var_os("AETHER_INPUTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| cache_dir().join("inputs"));
+    let path = dir.join(name);
+    if path.is_file() {
+        Some(path)
+    } else {
+        missing(&format!("input {}", path.display()), "run scripts/setup");
+        None
+    }
+}
+
+/// The `sev-snp-measure` 0.0.13 executable from the project's venv.
+pub fn sev_snp_measure() -> Option<PathBuf> {
+    let path = std::env::var_os("AETHER_SEV_SNP_MEASURE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| cache_dir().join("venv/bin/sev-snp-measure"));
+    if path.is_file() {
+        Some(path)
+    } else {
+        missing(
+            &format!("sev-snp-measure at {}", path.display()),
+            "run scripts/setup",
+        );
+        None
+    }
+}
+
+/// Reads a file of hex text (whitespace ignored) or returns its raw bytes.
+pub fn read_maybe_hex(path: &Path) -> Vec<u8> {
+    let raw = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let text: String = String::from_utf8_lossy(&raw).split_whitespace().collect();
+    if !text.is_empty() && text.len() % 2 == 0 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        (0..text.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("checked hex"))
+            .collect()
+    } else {
+        raw
+    }
+}

@@ -1,0 +1,251 @@
+//! The UTxO set as the ledger sees it: a read-only [`UtxoView`], the
+//! [`StateDiff`] a block produces, an in-memory set ([`MemoryUtxoSet`]) and
+//! the overlay used while a block executes.
+//!
+//! # State commitment
+//! [`MemoryUtxoSet::state_root`] is the Merkle root ([`merkle_root`]) over
+//! the leaves `H(tag::UTXO_LEAF, encode(out_point) || encode(output))`, in
+//! ascending out-point order. It commits to the whole set, is independent
+//! of insertion order and of how the set was reached, and is what the
+//! property tests compare between sequential and parallel execution. The
+//! persistent authenticated tree (with inclusion and exclusion proofs)
+//! comes with storage and implements the same contract: equal sets, equal
+//! roots.
+//!
+//! [`StateDiff::commitment`] hashes a block's diff
+//! (`H(tag::STATE_DIFF, encode(diff))`), a cheap fingerprint of what a
+//! block changed.
+
+use crate::error::ViewError;
+use aether_types::{Canonical, Digest, OutPoint, TxOutput, encode, merkle_root, tag, tagged_hash};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+/// Read access to the UTxO set (unspent outputs by out-point).
+///
+/// Implementations must be consistent for the duration of a block's
+/// execution (a snapshot). `Sync` because execution reads it from several
+/// threads.
+pub trait UtxoView: Sync {
+    /// The unspent output at `out_point`, if any.
+    fn utxo(&self, out_point: &OutPoint) -> Result<Option<TxOutput>, ViewError>;
+}
+
+impl<V: UtxoView + ?Sized> UtxoView for &V {
+    fn utxo(&self, out_point: &OutPoint) -> Result<Option<TxOutput>, ViewError> {
+        (**self).utxo(out_point)
+    }
+}
+
+/// What a block (or a transaction) did to the UTxO set.
+///
+/// `spent` holds outputs that existed **before** the block and are gone
+/// after it; `created` holds outputs that exist after it and did not
+/// before. An output created and spent within the same block appears in
+/// neither.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StateDiff {
+    /// Pre-existing outputs consumed.
+    pub spent: BTreeSet<OutPoint>,
+    /// New outputs.
+    pub created: BTreeMap<OutPoint, TxOutput>,
+}
+
+impl StateDiff {
+    /// `H(tag::STATE_DIFF, encode(spent) || encode(created))`.
+    pub fn commitment(&self) -> Digest {
+        tagged_hash(
+            tag::STATE_DIFF,
+            &[&encode(&self.spent), &encode(&self.created)],
+        )
+    }
+}
+
+/// Leaf of the UTxO-set commitment for one entry.
+pub fn utxo_leaf(out_point: &OutPoint, output: &TxOutput) -> Digest {
+    tagged_hash(tag::UTXO_LEAF, &[&out_point.encode(), &encode(output)])
+}
+
+/// An in-memory UTxO set (tests, benchmarks, tools; storage comes later).
+#[derive(Clone, Debug, Default)]
+pub struct MemoryUtxoSet {
+    utxos: HashMap<OutPoint, TxOutput>,
+}
+
+impl MemoryUtxoSet {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds (or replaces) an output, for building genesis states.
+    pub fn insert(&mut self, out_point: OutPoint, output: TxOutput) {
+        self.utxos.insert(out_point, output);
+    }
+
+    /// Number of unspent outputs.
+    pub fn len(&self) -> usize {
+        self.utxos.len()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.utxos.is_empty()
+    }
+
+    /// The output at `out_point`, if unspent.
+    pub fn get(&self, out_point: &OutPoint) -> Option<&TxOutput> {
+        self.utxos.get(out_point)
+    }
+
+    /// Iterates over the set in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&OutPoint, &TxOutput)> {
+        self.utxos.iter()
+    }
+
+    /// Applies a block's diff.
+    pub fn apply(&mut self, diff: &StateDiff) {
+        for out_point in &diff.spent {
+            self.utxos.remove(out_point);
+        }
+        for (out_point, output) in &diff.created {
+            self.utxos.insert(*out_point, output.clone());
+        }
+    }
+
+    /// The state root (see the module docs).
+    pub fn state_root(&self) -> Digest {
+        let mut entries: Vec<(&OutPoint, &TxOutput)> = self.utxos.iter().collect();
+        entries.sort_unstable_by_key(|(op, _)| **op);
+        let leaves: Vec<Digest> = entries.iter().map(|(op, out)| utxo_leaf(op, out)).collect();
+        merkle_root(&leaves)
+    }
+}
+
+impl UtxoView for MemoryUtxoSet {
+    fn utxo(&self, out_point: &OutPoint) -> Result<Option<TxOutput>, ViewError> {
+        Ok(self.utxos.get(out_point).cloned())
+    }
+}
+
+/// Effects of one transaction on the UTxO set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TxEffect {
+    /// Out-points consumed.
+    pub spent: Vec<OutPoint>,
+    /// Outputs created.
+    pub created: Vec<(OutPoint, TxOutput)>,
+}
+
+/// The base view plus the effects of the transactions applied so far in
+/// the current block.
+pub(crate) struct Overlay<'a, V: ?Sized> {
+    base: &'a V,
+    created: HashMap<OutPoint, TxOutput>,
+    spent_from_base: HashSet<OutPoint>,
+}
+
+impl<'a, V: UtxoView + ?Sized> Overlay<'a, V> {
+    /// An empty overlay sized for about `transactions` transactions.
+    pub(crate) fn new(base: &'a V, transactions: usize) -> Self {
+        Overlay {
+            base,
+            created: HashMap::with_capacity(transactions.saturating_mul(2)),
+            spent_from_base: HashSet::with_capacity(transactions),
+        }
+    }
+
+    pub(crate) fn apply(&mut self, effect: TxEffect) {
+        for out_point in &effect.spent {
+            if self.created.remove(out_point).is_none() {
+                self.spent_from_base.insert(*out_point);
+            }
+        }
+        for (out_point, output) in effect.created {
+            self.created.insert(out_point, output);
+        }
+    }
+
+    /// The net diff. Entries are sorted (in parallel if asked) before the
+    /// ordered collections are built from sorted input in linear time.
+    pub(crate) fn into_diff(self, parallel: bool) -> StateDiff {
+        let mut spent: Vec<OutPoint> = self.spent_from_base.into_iter().collect();
+        let mut created: Vec<(OutPoint, TxOutput)> = self.created.into_iter().collect();
+        if parallel {
+            use rayon::slice::ParallelSliceMut;
+            spent.par_sort_unstable();
+            created.par_sort_unstable_by_key(|(op, _)| *op);
+        } else {
+            spent.sort_unstable();
+            created.sort_unstable_by_key(|(op, _)| *op);
+        }
+        StateDiff {
+            spent: spent.into_iter().collect(),
+            created: created.into_iter().collect(),
+        }
+    }
+}
+
+impl<V: UtxoView + ?Sized> UtxoView for Overlay<'_, V> {
+    fn utxo(&self, out_point: &OutPoint) -> Result<Option<TxOutput>, ViewError> {
+        if let Some(output) = self.created.get(out_point) {
+            return Ok(Some(output.clone()));
+        }
+        if self.spent_from_base.contains(out_point) {
+            return Ok(None);
+        }
+        self.base.utxo(out_point)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aether_types::{Address, KeyHash, TxId};
+
+    fn out(coin: u128) -> TxOutput {
+        TxOutput::coin(Address::Key(KeyHash([1; 32])), coin)
+    }
+
+    #[test]
+    fn root_is_order_independent_and_content_sensitive() {
+        let a = OutPoint::new(TxId([1; 32]), 0);
+        let b = OutPoint::new(TxId([2; 32]), 0);
+        let mut s1 = MemoryUtxoSet::new();
+        s1.insert(a, out(1));
+        s1.insert(b, out(2));
+        let mut s2 = MemoryUtxoSet::new();
+        s2.insert(b, out(2));
+        s2.insert(a, out(1));
+        assert_eq!(s1.state_root(), s2.state_root());
+        s2.insert(a, out(3));
+        assert_ne!(s1.state_root(), s2.state_root());
+        assert_ne!(MemoryUtxoSet::new().state_root(), s1.state_root());
+    }
+
+    #[test]
+    fn overlay_tracks_created_and_spent() {
+        let a = OutPoint::new(TxId([1; 32]), 0);
+        let b = OutPoint::new(TxId([2; 32]), 0);
+        let c = OutPoint::new(TxId([3; 32]), 0);
+        let mut base = MemoryUtxoSet::new();
+        base.insert(a, out(1));
+        let mut overlay = Overlay::new(&base, 2);
+        overlay.apply(TxEffect {
+            spent: vec![a],
+            created: vec![(b, out(2)), (c, out(3))],
+        });
+        assert_eq!(overlay.utxo(&a).unwrap(), None);
+        assert_eq!(overlay.utxo(&b).unwrap(), Some(out(2)));
+        overlay.apply(TxEffect {
+            spent: vec![b],
+            created: vec![],
+        });
+        let diff = overlay.into_diff(false);
+        assert_eq!(diff.spent, [a].into());
+        assert_eq!(diff.created.keys().copied().collect::<Vec<_>>(), vec![c]);
+        let mut after = base.clone();
+        after.apply(&diff);
+        assert_eq!(after.len(), 1);
+        assert_eq!(after.get(&c), Some(&out(3)));
+    }
+}

@@ -22,7 +22,10 @@ pub(crate) fn decode_if_hex(raw: Vec<u8>) -> Vec<u8> {
     };
     let compact: String = text.split_whitespace().collect();
     let body = compact.strip_prefix("0x").unwrap_or(&compact);
-    if body.is_empty() || !body.len().is_multiple_of(2) || !body.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if body.is_empty()
+        || !body.len().is_multiple_of(2)
+        || !body.bytes().all(|b| b.is_ascii_hexdigit())
+    {
         return raw;
     }
     hex::decode(body).unwrap_or(raw)

@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | shared test vectors | `AETHER_VECTORS` | `<workspace>/../shared/vectors` |
 //! | pinned inputs of `inputs.lock` | `AETHER_INPUTS` | `$AETHER_CACHE/inputs`, else `~/.cache/aether/inputs` |
-//! | the `sev-snp-measure` reference tool | `AETHER_SEV_SNP_MEASURE` | `$AETHER_CACHE/venv/bin/sev-snp-measure` |
+//! | the `sev-snp-measure` reference tool | `AETHER_SEV_SNP_MEASURE` | `<workspace>/.venv/bin/sev-snp-measure` |
 //!
 //! When something is missing, a test **fails** under `CI=true` (CI must never
 //! silently skip) and otherwise **skips** with a message saying what to run.
@@ -96,7 +96,7 @@ pub fn input(name: &str) -> Option<PathBuf> {
 pub fn sev_snp_measure() -> Option<PathBuf> {
     let path = std::env::var_os("AETHER_SEV_SNP_MEASURE")
         .map(PathBuf::from)
-        .unwrap_or_else(|| cache_dir().join("venv/bin/sev-snp-measure"));
+        .unwrap_or_else(|| workspace_root().join(".venv/bin/sev-snp-measure"));
     if path.is_file() {
         Some(path)
     } else {

@@ -1,0 +1,213 @@
+//! The seams between the RPC server and the node: what the server reads
+//! ([`ChainReader`]), where it sends transactions ([`TxSubmitter`]) and the
+//! channels of new and finalized heads ([`HeadBroadcast`]).
+//!
+//! Storage implements [`ChainReader`]; the node's mempool wrapper
+//! implements [`TxSubmitter`]; the block producer / consensus publishes into
+//! [`HeadBroadcast`]. The methods are synchronous (storage reads block);
+//! the server calls them on Tokio's blocking pool.
+
+use aether_mempool::MempoolError;
+use aether_types::{
+    Address, Block, BlockHash, BlockHeader, ChainId, Digest, OutPoint, Receipt, Transaction, TxId,
+    TxOutput, Value,
+};
+use std::sync::Arc;
+use tokio::sync::broadcast;
+
+/// A failure of the backend itself (storage I/O, corruption), not of the
+/// request. Reported as error code
+/// [`BACKEND_UNAVAILABLE`](crate::codes::BACKEND_UNAVAILABLE).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("backend failure: {message}")]
+pub struct BackendError {
+    /// What failed.
+    pub message: String,
+}
+
+impl BackendError {
+    /// A backend failure with `message`.
+    pub fn new(message: impl Into<String>) -> Self {
+        BackendError {
+            message: message.into(),
+        }
+    }
+}
+
+/// The chain's tip and finality.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainStatus {
+    /// The chain id.
+    pub chain_id: ChainId,
+    /// Height of the latest committed block.
+    pub height: u64,
+    /// Hash of the latest committed block.
+    pub head_hash: BlockHash,
+    /// State root after the latest committed block.
+    pub state_root: Digest,
+    /// Height of the latest finalized block (≤ `height`).
+    pub finalized_height: u64,
+    /// Hash of the latest finalized block.
+    pub finalized_hash: BlockHash,
+}
+
+/// Where an included transaction is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TxLocation {
+    /// Hash of the including block.
+    pub block_hash: BlockHash,
+    /// Height of the including block.
+    pub height: u64,
+    /// Position in the block.
+    pub index: u32,
+}
+
+/// Unspent outputs of an address at one height.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AddressUtxos {
+    /// Height the set was read at.
+    pub height: u64,
+    /// Outputs, in ascending out-point order, at most the requested limit.
+    pub utxos: Vec<(OutPoint, TxOutput)>,
+    /// Whether more outputs exist beyond the limit.
+    pub truncated: bool,
+}
+
+/// Everything an address holds at one height.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AddressBalance {
+    /// Height the balance was read at.
+    pub height: u64,
+    /// Sum of the values of its unspent outputs.
+    pub value: Value,
+    /// Number of unspent outputs.
+    pub utxo_count: u64,
+}
+
+/// A proof that an out-point is (or is not) in the UTxO set committed to
+/// by `state_root`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateProof {
+    /// Height of the state.
+    pub height: u64,
+    /// The state root the proof verifies against.
+    pub state_root: Digest,
+    /// The out-point asked about.
+    pub out_point: OutPoint,
+    /// The unspent output, or `None` for an exclusion proof.
+    pub output: Option<TxOutput>,
+    /// Name of the proof format (defined by the state tree's implementation).
+    pub scheme: String,
+    /// The proof in that format.
+    pub proof: Vec<u8>,
+}
+
+/// Read access to the committed chain.
+pub trait ChainReader: Send + Sync + 'static {
+    /// Tip and finality.
+    fn status(&self) -> Result<ChainStatus, BackendError>;
+    /// The block at `height`, if committed.
+    fn block_by_height(&self, height: u64) -> Result<Option<Arc<Block>>, BackendError>;
+    /// The block with hash `hash`, if committed.
+    fn block_by_hash(&self, hash: &BlockHash) -> Result<Option<Arc<Block>>, BackendError>;
+    /// An included transaction and where it is.
+    fn transaction(&self, id: &TxId) -> Result<Option<(Transaction, TxLocation)>, BackendError>;
+    /// The receipt of an included transaction and where it is.
+    fn receipt(&self, id: &TxId) -> Result<Option<(Receipt, TxLocation)>, BackendError>;
+    /// Up to `limit` unspent outputs of `address`.
+    fn utxos_by_address(
+        &self,
+        address: &Address,
+        limit: usize,
+    ) -> Result<AddressUtxos, BackendError>;
+    /// The balance of `address`.
+    fn balance(&self, address: &Address) -> Result<AddressBalance, BackendError>;
+    /// An inclusion or exclusion proof for `out_point` at the latest state.
+    fn state_proof(&self, out_point: &OutPoint) -> Result<StateProof, BackendError>;
+}
+
+/// Size of the pool.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// Pooled transactions.
+    pub txs: u64,
+    /// Their encoded bytes.
+    pub bytes: u64,
+}
+
+/// Where submitted transactions go (the mempool).
+pub trait TxSubmitter: Send + Sync + 'static {
+    /// Checks and admits the canonical encoding of a transaction; returns
+    /// its id, or why it was refused (nothing changes then).
+    fn submit(&self, tx_bytes: &[u8]) -> Result<TxId, MempoolError>;
+    /// A pooled (not yet included) transaction.
+    fn pending_transaction(&self, id: &TxId) -> Option<Arc<Transaction>>;
+    /// Size of the pool.
+    fn pool_status(&self) -> PoolStatus;
+}
+
+/// Channels of new heads and finalized heads, fed by the node and read by
+/// subscriptions. Cloning shares the channels.
+///
+/// A subscriber that falls more than the channel capacity behind skips
+/// the oldest heads (logged); heights in the headers show the gap.
+#[derive(Clone, Debug)]
+pub struct HeadBroadcast {
+    new_heads: broadcast::Sender<Arc<BlockHeader>>,
+    finalized_heads: broadcast::Sender<Arc<BlockHeader>>,
+}
+
+impl HeadBroadcast {
+    /// Channels holding up to `capacity` heads per lagging subscriber.
+    pub fn new(capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        HeadBroadcast {
+            new_heads: broadcast::channel(capacity).0,
+            finalized_heads: broadcast::channel(capacity).0,
+        }
+    }
+
+    /// Announces a newly committed block; returns the number of subscribers.
+    pub fn publish_new_head(&self, header: Arc<BlockHeader>) -> usize {
+        self.new_heads.send(header).unwrap_or(0)
+    }
+
+    /// Announces a newly finalized block; returns the number of subscribers.
+    pub fn publish_finalized_head(&self, header: Arc<BlockHeader>) -> usize {
+        self.finalized_heads.send(header).unwrap_or(0)
+    }
+
+    /// A receiver of new heads.
+    pub fn subscribe_new_heads(&self) -> broadcast::Receiver<Arc<BlockHeader>> {
+        self.new_heads.subscribe()
+    }
+
+    /// A receiver of finalized heads.
+    pub fn subscribe_finalized_heads(&self) -> broadcast::Receiver<Arc<BlockHeader>> {
+        self.finalized_heads.subscribe()
+    }
+}
+
+impl Default for HeadBroadcast {
+    /// Capacity 64.
+    fn default() -> Self {
+        HeadBroadcast::new(64)
+    }
+}
+
+/// Everything the server needs from the node.
+#[derive(Clone)]
+pub struct RpcBackend {
+    /// Chain reads.
+    pub chain: Arc<dyn ChainReader>,
+    /// Transaction submission.
+    pub submitter: Arc<dyn TxSubmitter>,
+    /// Head channels for subscriptions.
+    pub heads: HeadBroadcast,
+}
+
+impl std::fmt::Debug for RpcBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RpcBackend").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,669 @@
+//! The JSON shapes of results (serde + JSON Schema), built from the
+//! protocol types. `aether-types` stays serde-free: JSON lives only here,
+//! at the edge.
+//!
+//! Conventions: field names are camelCase; hashes, ids, keys and byte
+//! strings are lowercase hex without `0x`; **amounts** (AIC base units,
+//! asset quantities, fees) are **decimal strings**, because they are
+//! 128-bit and JSON numbers lose precision above 2^53; counters (heights,
+//! indices, sizes, fuel, timestamps) are JSON numbers (u64).
+
+use crate::backend::{
+    AddressBalance, AddressUtxos, ChainStatus, PoolStatus, StateProof, TxLocation,
+};
+use crate::params::format_address;
+use aether_types::{
+    Block, BlockHeader, Canonical, ConsensusFields, MultiAsset, OutPoint, Receipt, Script,
+    ScriptFailure, ScriptPurpose, Transaction, TxOutput, TxStatus,
+};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Node status (`aether_status`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusDto {
+    /// Chain id.
+    pub chain_id: u32,
+    /// Height of the latest committed block.
+    pub height: u64,
+    /// Hash of the latest committed block.
+    pub head_hash: String,
+    /// State root after the latest committed block.
+    pub state_root: String,
+    /// Height of the latest finalized block.
+    pub finalized_height: u64,
+    /// Hash of the latest finalized block.
+    pub finalized_hash: String,
+    /// Node software, `aether/<version>`.
+    pub version: String,
+    /// Mempool size.
+    pub mempool: MempoolStatusDto,
+}
+
+impl StatusDto {
+    /// Builds the status from the chain and pool.
+    pub fn new(chain: &ChainStatus, pool: PoolStatus) -> Self {
+        StatusDto {
+            chain_id: chain.chain_id.0,
+            height: chain.height,
+            head_hash: chain.head_hash.to_string(),
+            state_root: chain.state_root.to_string(),
+            finalized_height: chain.finalized_height,
+            finalized_hash: chain.finalized_hash.to_string(),
+            version: crate::NODE_VERSION.to_string(),
+            mempool: MempoolStatusDto {
+                txs: pool.txs,
+                bytes: pool.bytes,
+            },
+        }
+    }
+}
+
+/// Mempool size.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MempoolStatusDto {
+    /// Pooled transactions.
+    pub txs: u64,
+    /// Their encoded bytes.
+    pub bytes: u64,
+}
+
+/// Consensus fields of a header.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum ConsensusDto {
+    /// A single-validator (development) chain.
+    #[serde(rename_all = "camelCase")]
+    SingleValidator {
+        /// ed25519 key of the proposer, hex.
+        proposer: String,
+    },
+}
+
+/// A block header (also the item of head subscriptions).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HeaderDto {
+    /// Block hash.
+    pub hash: String,
+    /// Header format version.
+    pub version: u32,
+    /// Chain id.
+    pub chain_id: u32,
+    /// Height.
+    pub height: u64,
+    /// Proposal time, milliseconds since the Unix epoch.
+    pub timestamp_ms: u64,
+    /// Parent block hash.
+    pub parent_hash: String,
+    /// Merkle root of the transactions.
+    pub tx_root: String,
+    /// Merkle root of the receipts.
+    pub receipts_root: String,
+    /// State root after the block.
+    pub state_root: String,
+    /// Root of the erasure-coded block data.
+    pub data_root: String,
+    /// Consensus fields.
+    pub consensus: ConsensusDto,
+}
+
+impl From<&BlockHeader> for HeaderDto {
+    fn from(h: &BlockHeader) -> Self {
+        HeaderDto {
+            hash: h.hash().to_string(),
+            version: h.version,
+            chain_id: h.chain_id.0,
+            height: h.height,
+            timestamp_ms: h.timestamp_ms,
+            parent_hash: h.parent_hash.to_string(),
+            tx_root: h.tx_root.to_string(),
+            receipts_root: h.receipts_root.to_string(),
+            state_root: h.state_root.to_string(),
+            data_root: h.data_root.to_string(),
+            consensus: match &h.consensus {
+                ConsensusFields::SingleValidator { proposer } => ConsensusDto::SingleValidator {
+                    proposer: hex::encode(proposer.0),
+                },
+            },
+        }
+    }
+}
+
+/// A block.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockDto {
+    /// The header.
+    pub header: HeaderDto,
+    /// Encoded size of the block, in bytes.
+    pub size: u64,
+    /// Transaction ids in block order.
+    pub transactions: Vec<String>,
+    /// The transactions in full, when asked for (`full = true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaction_details: Option<Vec<TransactionDto>>,
+}
+
+impl BlockDto {
+    /// Builds the block result; `full` adds the transaction objects.
+    pub fn new(block: &Block, full: bool) -> Self {
+        let hash = block.hash();
+        BlockDto {
+            header: HeaderDto::from(&block.header),
+            size: block.encode().len() as u64,
+            transactions: block
+                .transactions
+                .iter()
+                .map(|t| t.id().to_string())
+                .collect(),
+            transaction_details: full.then(|| {
+                block
+                    .transactions
+                    .iter()
+                    .enumerate()
+                    .map(|(i, tx)| {
+                        TransactionDto::new(
+                            tx,
+                            Some(&TxLocation {
+                                block_hash: hash,
+                                height: block.header.height,
+                                index: u32::try_from(i).unwrap_or(u32::MAX),
+                            }),
+                        )
+                    })
+                    .collect()
+            }),
+        }
+    }
+}
+
+/// A reference to an output.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OutPointDto {
+    /// Creating transaction.
+    pub tx_id: String,
+    /// Output index.
+    pub index: u32,
+}
+
+impl From<&OutPoint> for OutPointDto {
+    fn from(op: &OutPoint) -> Self {
+        OutPointDto {
+            tx_id: op.tx_id.to_string(),
+            index: op.index,
+        }
+    }
+}
+
+/// An amount of one user-defined asset.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AssetDto {
+    /// Minting policy (script hash).
+    pub policy_id: String,
+    /// Asset name, hex.
+    pub name: String,
+    /// Quantity, decimal string (negative for burns in `mint`).
+    pub quantity: String,
+}
+
+fn assets(multi: &MultiAsset) -> Vec<AssetDto> {
+    multi
+        .iter()
+        .map(|(policy, name, quantity)| AssetDto {
+            policy_id: policy.to_string(),
+            name: hex::encode(name.as_slice()),
+            quantity: quantity.to_string(),
+        })
+        .collect()
+}
+
+/// A transaction output.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OutputDto {
+    /// `key:<hex>` or `script:<hex>`.
+    pub address: String,
+    /// AIC in base units (10^-9 AIC), decimal string.
+    pub coin: String,
+    /// Other assets.
+    pub assets: Vec<AssetDto>,
+    /// Inline datum, hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub datum: Option<String>,
+    /// Hash of the reference script carried by the output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_script_hash: Option<String>,
+}
+
+impl From<&TxOutput> for OutputDto {
+    fn from(o: &TxOutput) -> Self {
+        OutputDto {
+            address: format_address(&o.address),
+            coin: o.value.coin.to_string(),
+            assets: assets(&o.value.assets),
+            datum: o.datum.as_ref().map(|d| hex::encode(d.as_slice())),
+            reference_script_hash: o.reference_script.as_ref().map(|s| s.hash().to_string()),
+        }
+    }
+}
+
+/// An unspent output.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UtxoDto {
+    /// Where it is.
+    pub out_point: OutPointDto,
+    /// What it holds.
+    pub output: OutputDto,
+}
+
+/// A redeemer of a script-locked input.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SpendRedeemerDto {
+    /// The input it unlocks.
+    pub out_point: OutPointDto,
+    /// Redeemer bytes, hex.
+    pub data: String,
+    /// Fuel budget.
+    pub fuel: u64,
+}
+
+/// Assets minted or burned under one policy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MintDto {
+    /// Policy id.
+    pub policy_id: String,
+    /// `(name hex, signed decimal quantity)` pairs.
+    pub amounts: Vec<AssetDto>,
+    /// Redeemer bytes of the policy script, hex.
+    pub redeemer: String,
+    /// Fuel budget of the policy script.
+    pub fuel: u64,
+}
+
+/// Validity interval (block heights).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ValidityDto {
+    /// First valid height (inclusive).
+    pub invalid_before: Option<u64>,
+    /// First invalid height (exclusive end).
+    pub invalid_hereafter: Option<u64>,
+}
+
+/// Where a transaction is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TxLocationDto {
+    /// Including block.
+    pub block_hash: String,
+    /// Its height.
+    pub block_height: u64,
+    /// Position in the block.
+    pub index: u32,
+}
+
+impl From<&TxLocation> for TxLocationDto {
+    fn from(l: &TxLocation) -> Self {
+        TxLocationDto {
+            block_hash: l.block_hash.to_string(),
+            block_height: l.height,
+            index: l.index,
+        }
+    }
+}
+
+/// Inclusion state of a transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum TxInclusion {
+    /// In the mempool.
+    Pending,
+    /// In a committed block.
+    Included,
+}
+
+/// A transaction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TransactionDto {
+    /// Transaction id.
+    pub id: String,
+    /// `pending` or `included`.
+    pub status: TxInclusion,
+    /// Where it is included (absent while pending).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<TxLocationDto>,
+    /// The canonical encoding, hex (what `aether_sendTransaction` takes).
+    pub raw: String,
+    /// Encoded size in bytes.
+    pub size: u64,
+    /// Chain id.
+    pub chain_id: u32,
+    /// Fee, base units, decimal string.
+    pub fee: String,
+    /// Inputs consumed.
+    pub inputs: Vec<OutPointDto>,
+    /// Inputs read.
+    pub reference_inputs: Vec<OutPointDto>,
+    /// Collateral inputs.
+    pub collateral: Vec<OutPointDto>,
+    /// Collateral return output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collateral_return: Option<OutputDto>,
+    /// Outputs created.
+    pub outputs: Vec<OutputDto>,
+    /// Validity interval.
+    pub validity: ValidityDto,
+    /// Minting per policy.
+    pub mint: Vec<MintDto>,
+    /// Redeemers of script-locked inputs.
+    pub spend_redeemers: Vec<SpendRedeemerDto>,
+    /// Required signer key hashes.
+    pub required_signers: Vec<String>,
+    /// Public keys of the vkey witnesses.
+    pub signers: Vec<String>,
+    /// Hashes of the witness scripts.
+    pub scripts: Vec<String>,
+}
+
+impl TransactionDto {
+    /// Builds the transaction result; `location` is `None` while pending.
+    pub fn new(tx: &Transaction, location: Option<&TxLocation>) -> Self {
+        let raw = tx.encode();
+        let b = &tx.body;
+        TransactionDto {
+            id: tx.id().to_string(),
+            status: if location.is_some() {
+                TxInclusion::Included
+            } else {
+                TxInclusion::Pending
+            },
+            location: location.map(TxLocationDto::from),
+            size: raw.len() as u64,
+            raw: hex::encode(&raw),
+            chain_id: b.chain_id.0,
+            fee: b.fee.to_string(),
+            inputs: b.inputs.iter().map(OutPointDto::from).collect(),
+            reference_inputs: b.reference_inputs.iter().map(OutPointDto::from).collect(),
+            collateral: b.collateral.iter().map(OutPointDto::from).collect(),
+            collateral_return: b.collateral_return.as_ref().map(OutputDto::from),
+            outputs: b.outputs.iter().map(OutputDto::from).collect(),
+            validity: ValidityDto {
+                invalid_before: b.validity.invalid_before,
+                invalid_hereafter: b.validity.invalid_hereafter,
+            },
+            mint: b
+                .mint
+                .iter()
+                .map(|(policy, m)| MintDto {
+                    policy_id: policy.to_string(),
+                    amounts: m
+                        .amounts
+                        .iter()
+                        .map(|(name, q)| AssetDto {
+                            policy_id: policy.to_string(),
+                            name: hex::encode(name.as_slice()),
+                            quantity: q.to_string(),
+                        })
+                        .collect(),
+                    redeemer: hex::encode(m.redeemer.data.as_slice()),
+                    fuel: m.redeemer.fuel,
+                })
+                .collect(),
+            spend_redeemers: b
+                .spend_redeemers
+                .iter()
+                .map(|(op, r)| SpendRedeemerDto {
+                    out_point: OutPointDto::from(op),
+                    data: hex::encode(r.data.as_slice()),
+                    fuel: r.fuel,
+                })
+                .collect(),
+            required_signers: b.required_signers.iter().map(|k| k.to_string()).collect(),
+            signers: tx
+                .witnesses
+                .vkeys
+                .iter()
+                .map(|w| hex::encode(w.public_key.0))
+                .collect(),
+            scripts: tx
+                .witnesses
+                .scripts
+                .iter()
+                .map(|s| Script::hash(s).to_string())
+                .collect(),
+        }
+    }
+}
+
+/// Why a script run happened.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum PurposeDto {
+    /// Spending a script-locked output.
+    #[serde(rename_all = "camelCase")]
+    Spend {
+        /// The spent output.
+        out_point: OutPointDto,
+    },
+    /// Minting under a policy.
+    #[serde(rename_all = "camelCase")]
+    Mint {
+        /// The policy.
+        policy_id: String,
+    },
+}
+
+impl From<&ScriptPurpose> for PurposeDto {
+    fn from(p: &ScriptPurpose) -> Self {
+        match p {
+            ScriptPurpose::Spend(op) => PurposeDto::Spend {
+                out_point: OutPointDto::from(op),
+            },
+            ScriptPurpose::Mint(policy) => PurposeDto::Mint {
+                policy_id: policy.to_string(),
+            },
+        }
+    }
+}
+
+/// How a script failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScriptFailureDto {
+    /// `rejected`, `outOfFuel`, `trapped`, `invalidModule`, `floatsUsed`,
+    /// `forbiddenImport`, `badExports` or `resourceLimit`.
+    pub kind: String,
+    /// The value returned, for `rejected`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<i32>,
+}
+
+impl From<&ScriptFailure> for ScriptFailureDto {
+    fn from(f: &ScriptFailure) -> Self {
+        let (kind, code) = match f {
+            ScriptFailure::Rejected { code } => ("rejected", Some(*code)),
+            ScriptFailure::OutOfFuel => ("outOfFuel", None),
+            ScriptFailure::Trapped => ("trapped", None),
+            ScriptFailure::InvalidModule => ("invalidModule", None),
+            ScriptFailure::FloatsUsed => ("floatsUsed", None),
+            ScriptFailure::ForbiddenImport => ("forbiddenImport", None),
+            ScriptFailure::BadExports => ("badExports", None),
+            ScriptFailure::ResourceLimit => ("resourceLimit", None),
+        };
+        ScriptFailureDto {
+            kind: kind.to_string(),
+            code,
+        }
+    }
+}
+
+/// Outcome of an included transaction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum ReceiptStatusDto {
+    /// All scripts accepted.
+    Success,
+    /// A script failed: only the collateral was taken.
+    ScriptFailed,
+}
+
+/// A receipt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReceiptDto {
+    /// The transaction.
+    pub tx_id: String,
+    /// Where it is included.
+    pub location: TxLocationDto,
+    /// `success` or `scriptFailed`.
+    pub status: ReceiptStatusDto,
+    /// The failing script run, for `scriptFailed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_purpose: Option<PurposeDto>,
+    /// How it failed, for `scriptFailed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<ScriptFailureDto>,
+    /// Fee collected, base units, decimal string.
+    pub fee_charged: String,
+    /// Script fuel consumed.
+    pub fuel_used: u64,
+}
+
+impl ReceiptDto {
+    /// Builds the receipt result.
+    pub fn new(r: &Receipt, location: &TxLocation) -> Self {
+        let (status, failed_purpose, failure) = match &r.status {
+            TxStatus::Success => (ReceiptStatusDto::Success, None, None),
+            TxStatus::ScriptFailed { purpose, failure } => (
+                ReceiptStatusDto::ScriptFailed,
+                Some(PurposeDto::from(purpose)),
+                Some(ScriptFailureDto::from(failure)),
+            ),
+        };
+        ReceiptDto {
+            tx_id: r.tx_id.to_string(),
+            location: TxLocationDto::from(location),
+            status,
+            failed_purpose,
+            failure,
+            fee_charged: r.fee_charged.to_string(),
+            fuel_used: r.fuel_used,
+        }
+    }
+}
+
+/// Unspent outputs of an address.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UtxosDto {
+    /// The address asked about.
+    pub address: String,
+    /// Height the set was read at.
+    pub height: u64,
+    /// Outputs in ascending out-point order.
+    pub utxos: Vec<UtxoDto>,
+    /// Whether more outputs exist beyond the limit.
+    pub truncated: bool,
+}
+
+impl UtxosDto {
+    /// Builds the result.
+    pub fn new(address: String, u: &AddressUtxos) -> Self {
+        UtxosDto {
+            address,
+            height: u.height,
+            utxos: u
+                .utxos
+                .iter()
+                .map(|(op, o)| UtxoDto {
+                    out_point: OutPointDto::from(op),
+                    output: OutputDto::from(o),
+                })
+                .collect(),
+            truncated: u.truncated,
+        }
+    }
+}
+
+/// The balance of an address.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BalanceDto {
+    /// The address asked about.
+    pub address: String,
+    /// Height the balance was read at.
+    pub height: u64,
+    /// AIC in base units, decimal string.
+    pub coin: String,
+    /// Other assets.
+    pub assets: Vec<AssetDto>,
+    /// Number of unspent outputs.
+    pub utxo_count: u64,
+}
+
+impl BalanceDto {
+    /// Builds the result.
+    pub fn new(address: String, b: &AddressBalance) -> Self {
+        BalanceDto {
+            address,
+            height: b.height,
+            coin: b.value.coin.to_string(),
+            assets: assets(&b.value.assets),
+            utxo_count: b.utxo_count,
+        }
+    }
+}
+
+/// A proof blob and its format.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProofDto {
+    /// Proof format name.
+    pub scheme: String,
+    /// The proof, hex.
+    pub data: String,
+}
+
+/// An inclusion or exclusion proof for an out-point.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StateProofDto {
+    /// The out-point asked about.
+    pub out_point: OutPointDto,
+    /// Height of the proven state.
+    pub height: u64,
+    /// State root the proof verifies against.
+    pub state_root: String,
+    /// Whether the out-point is unspent.
+    pub exists: bool,
+    /// The unspent output (when `exists`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<OutputDto>,
+    /// The proof.
+    pub proof: ProofDto,
+}
+
+impl From<&StateProof> for StateProofDto {
+    fn from(p: &StateProof) -> Self {
+        StateProofDto {
+            out_point: OutPointDto::from(&p.out_point),
+            height: p.height,
+            state_root: p.state_root.to_string(),
+            exists: p.output.is_some(),
+            output: p.output.as_ref().map(OutputDto::from),
+            proof: ProofDto {
+                scheme: p.scheme.clone(),
+                data: hex::encode(&p.proof),
+            },
+        }
+    }
+}

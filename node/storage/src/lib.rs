@@ -72,7 +72,7 @@ pub mod store;
 pub mod tree;
 
 pub use error::{Error, Result};
-pub use proof::{StateProof, verify_proof};
+pub use proof::{PROOF_SCHEME, StateProof, verify_proof};
 pub use schema::{SCHEMA_VERSION, Tip, TxLocation};
 #[cfg(feature = "db")]
 pub use store::{

@@ -43,6 +43,10 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use jmt::RootHash;
 use jmt::proof::SparseMerkleProof;
 
+/// Name of this proof format where proofs travel with a scheme tag (the
+/// `scheme` field of `aether_getStateProof`).
+pub const PROOF_SCHEME: &str = "aether-jmt-blake3-v1";
+
 /// Most siblings a proof can have (one per bit of the key).
 pub const MAX_SIBLINGS: usize = 256;
 

@@ -1,0 +1,115 @@
+//! `aether`: run a node, manage keys, send transactions, query a node.
+//!
+//! ```text
+//! aether node --dev [--data-dir DIR] [--rpc-addr ADDR] [--block-time MS] [--metrics-addr ADDR]
+//! aether node --config FILE
+//! aether keys new [--out FILE] | keys show FILE | keys dev [--count N]
+//! aether tx transfer (--from FILE | --from-dev N) --to ADDRESS --amount AIC [--no-wait]
+//! aether tx submit FILE [--no-wait]
+//! aether query status | balance ADDR | utxos ADDR | block [N|latest|finalized|HASH] | tx ID | proof TXID#INDEX
+//! ```
+//!
+//! Client commands talk to `--rpc URL` (default `http://127.0.0.1:8545`,
+//! or `$AETHER_RPC`) and print text, or one JSON document with `--json`.
+//! Exit status: 0 success, 1 the request failed (node refused, not found,
+//! unreachable), 2 bad usage or input.
+
+mod amount;
+mod client;
+mod keys;
+mod node_cmd;
+mod output;
+mod query;
+mod tx;
+mod wallet;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Global options of the client commands.
+#[derive(clap::Args, Clone, Debug)]
+pub(crate) struct ClientArgs {
+    /// JSON-RPC endpoint of the node.
+    #[arg(
+        long,
+        global = true,
+        env = "AETHER_RPC",
+        default_value = "http://127.0.0.1:8545"
+    )]
+    rpc: String,
+    /// Print one JSON document instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "aether", version, about = "Aether node and client", long_about = None)]
+struct Cli {
+    #[command(flatten)]
+    client: ClientArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a node.
+    Node(node_cmd::Args),
+    /// Create and show keys.
+    #[command(subcommand)]
+    Keys(keys::Command),
+    /// Build and submit transactions.
+    #[command(subcommand)]
+    Tx(tx::Command),
+    /// Read the chain.
+    #[command(subcommand)]
+    Query(query::Command),
+}
+
+/// A failure of a command: usage/input (exit 2) or the request (exit 1).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CliError {
+    /// Bad arguments or input files.
+    #[error("{0}")]
+    Usage(String),
+    /// The node refused, did not answer, or the thing asked for is absent.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl CliError {
+    fn exit_code(&self) -> ExitCode {
+        match self {
+            CliError::Usage(_) => ExitCode::from(2),
+            CliError::Failed(_) => ExitCode::from(1),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Node(args) => node_cmd::run(args),
+        Command::Keys(cmd) => keys::run(cmd, &cli.client),
+        Command::Tx(cmd) => tx::run(cmd, &cli.client),
+        Command::Query(cmd) => query::run(cmd, &cli.client),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if cli.client.json {
+                let kind = match e {
+                    CliError::Usage(_) => "usage",
+                    CliError::Failed(_) => "failed",
+                };
+                println!(
+                    "{}",
+                    serde_json::json!({"error": e.to_string(), "kind": kind})
+                );
+            } else {
+                eprintln!("error: {e}");
+            }
+            e.exit_code()
+        }
+    }
+}

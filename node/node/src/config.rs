@@ -1,0 +1,341 @@
+//! The node's configuration file (TOML) and its defaults.
+//!
+//! Every key is optional; an unknown key is an error (a typo must not be
+//! silently ignored). The full format is in `docs/node.md`:
+//!
+//! ```toml
+//! data_dir = "/var/lib/aether"        # RocksDB store and node files
+//! rpc_addr = "127.0.0.1:8545"         # JSON-RPC, HTTP and WebSocket
+//! metrics_addr = "127.0.0.1:9615"     # Prometheus text format at /metrics; "" disables
+//! block_time_ms = 500                 # one block per interval (empty blocks included)
+//! max_block_txs = 10000
+//! max_block_bytes = 8388608
+//! sync_writes = true                  # fsync every commit (crash safety)
+//!
+//! [mempool]
+//! max_txs = 50000
+//! max_bytes = 67108864
+//!
+//! [genesis]
+//! chain_id = 1
+//! timestamp_ms = 0
+//! dev_accounts = 16                   # well-known dev accounts (aether keys dev)
+//! validator = "<hex public key>"      # default: the dev validator
+//! validator_key_file = "validator.key" # the validator's secret key (hex); required unless dev
+//! [[genesis.allocations]]
+//! address = "key:<hex>"
+//! coin = "1000000000000"
+//! ```
+
+use crate::error::NodeError;
+use crate::genesis::{Allocation, DEV_ACCOUNTS, Genesis, dev_validator_key};
+use aether_crypto::ed25519::Keypair;
+use aether_ledger::ProtocolParams;
+use aether_mempool::MempoolConfig;
+use aether_types::{ChainId, PublicKey};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Default JSON-RPC address.
+pub const DEFAULT_RPC_ADDR: &str = aether_rpc::DEFAULT_RPC_ADDR;
+/// Default Prometheus address.
+pub const DEFAULT_METRICS_ADDR: &str = "127.0.0.1:9615";
+/// Default block interval.
+pub const DEFAULT_BLOCK_TIME_MS: u64 = 500;
+
+/// The file format (see the module docs).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Data directory.
+    pub data_dir: Option<PathBuf>,
+    /// JSON-RPC address.
+    pub rpc_addr: Option<String>,
+    /// Prometheus address; empty disables the exporter.
+    pub metrics_addr: Option<String>,
+    /// Block interval in milliseconds.
+    pub block_time_ms: Option<u64>,
+    /// Most transactions per block.
+    pub max_block_txs: Option<usize>,
+    /// Most transaction bytes per block.
+    pub max_block_bytes: Option<usize>,
+    /// fsync every commit.
+    pub sync_writes: Option<bool>,
+    /// Mempool bounds.
+    #[serde(default)]
+    pub mempool: MempoolSection,
+    /// Genesis.
+    #[serde(default)]
+    pub genesis: GenesisSection,
+}
+
+/// `[mempool]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MempoolSection {
+    /// Most pooled transactions.
+    pub max_txs: Option<usize>,
+    /// Most pooled bytes.
+    pub max_bytes: Option<usize>,
+}
+
+/// `[genesis]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisSection {
+    /// Chain id.
+    pub chain_id: Option<u32>,
+    /// Block 0 timestamp.
+    pub timestamp_ms: Option<u64>,
+    /// Funded dev accounts.
+    pub dev_accounts: Option<u32>,
+    /// Validator public key (hex).
+    pub validator: Option<String>,
+    /// File holding the validator's secret key (hex), relative to the
+    /// config file.
+    pub validator_key_file: Option<PathBuf>,
+    /// Extra allocations.
+    #[serde(default)]
+    pub allocations: Vec<AllocationEntry>,
+}
+
+/// `[[genesis.allocations]]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllocationEntry {
+    /// `key:<hex>` or `script:<hex>`.
+    pub address: String,
+    /// AIC base units, as a decimal string (u128 does not fit TOML integers).
+    pub coin: String,
+}
+
+/// A validated node configuration.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// Data directory (the store lives in `<data_dir>/db`).
+    pub data_dir: PathBuf,
+    /// JSON-RPC address.
+    pub rpc_addr: SocketAddr,
+    /// Prometheus address (`None`: disabled).
+    pub metrics_addr: Option<SocketAddr>,
+    /// Block interval.
+    pub block_time_ms: u64,
+    /// Most transactions per block.
+    pub max_block_txs: usize,
+    /// Most transaction bytes per block.
+    pub max_block_bytes: usize,
+    /// fsync every commit.
+    pub sync_writes: bool,
+    /// Mempool bounds.
+    pub mempool: MempoolConfig,
+    /// The chain's genesis.
+    pub genesis: Genesis,
+    /// The validator's key (must match `genesis.validator`).
+    pub validator_key: Keypair,
+    /// Ledger rules.
+    pub params: ProtocolParams,
+}
+
+fn parse_addr(what: &str, text: &str) -> Result<SocketAddr, NodeError> {
+    text.parse().map_err(|e| NodeError::Config {
+        reason: format!("{what} {text:?} is not an IP:port address: {e}"),
+    })
+}
+
+impl NodeConfig {
+    /// The dev configuration: dev genesis, dev validator, data in `data_dir`.
+    pub fn dev(data_dir: impl Into<PathBuf>) -> NodeConfig {
+        let params = ProtocolParams::dev();
+        NodeConfig {
+            data_dir: data_dir.into(),
+            rpc_addr: DEFAULT_RPC_ADDR.parse().expect("constant address"),
+            metrics_addr: Some(DEFAULT_METRICS_ADDR.parse().expect("constant address")),
+            block_time_ms: DEFAULT_BLOCK_TIME_MS,
+            max_block_txs: 10_000,
+            max_block_bytes: 8 << 20,
+            sync_writes: true,
+            mempool: MempoolConfig::default(),
+            genesis: Genesis::dev(params.chain_id, DEV_ACCOUNTS),
+            validator_key: dev_validator_key(),
+            params,
+        }
+    }
+
+    /// Reads and validates a configuration file. `dev` starts from the dev
+    /// configuration (dev genesis and validator unless the file overrides
+    /// them); otherwise the file must name the validator key.
+    pub fn from_file(path: &Path, dev: bool) -> Result<NodeConfig, NodeError> {
+        let text = std::fs::read_to_string(path).map_err(|e| NodeError::Config {
+            reason: format!("cannot read {}: {e}", path.display()),
+        })?;
+        let file: ConfigFile = parse_toml(&text).map_err(|e| NodeError::Config {
+            reason: format!("{}: {e}", path.display()),
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        NodeConfig::from_parsed(file, base, dev)
+    }
+
+    /// Validates a parsed file; relative paths are resolved against `base`.
+    pub fn from_parsed(file: ConfigFile, base: &Path, dev: bool) -> Result<NodeConfig, NodeError> {
+        let resolve = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+        let data_dir = match file.data_dir {
+            Some(d) => resolve(d),
+            None if dev => std::env::temp_dir().join("aether-dev"),
+            None => {
+                return Err(NodeError::Config {
+                    reason: "data_dir is required (or use --dev)".into(),
+                });
+            }
+        };
+        let mut config = NodeConfig::dev(data_dir);
+        if let Some(a) = &file.rpc_addr {
+            config.rpc_addr = parse_addr("rpc_addr", a)?;
+        }
+        if let Some(a) = &file.metrics_addr {
+            config.metrics_addr = if a.is_empty() {
+                None
+            } else {
+                Some(parse_addr("metrics_addr", a)?)
+            };
+        }
+        if let Some(ms) = file.block_time_ms {
+            config.block_time_ms = ms;
+        }
+        if let Some(n) = file.max_block_txs {
+            config.max_block_txs = n;
+        }
+        if let Some(n) = file.max_block_bytes {
+            config.max_block_bytes = n;
+        }
+        if let Some(s) = file.sync_writes {
+            config.sync_writes = s;
+        }
+        if let Some(n) = file.mempool.max_txs {
+            config.mempool.max_txs = n;
+        }
+        if let Some(n) = file.mempool.max_bytes {
+            config.mempool.max_bytes = n;
+        }
+        let g = file.genesis;
+        let chain_id = ChainId(g.chain_id.unwrap_or(config.params.chain_id.0));
+        config.params.chain_id = chain_id;
+        let accounts = g.dev_accounts.unwrap_or(if dev { DEV_ACCOUNTS } else { 0 });
+        let mut genesis = Genesis::dev(chain_id, accounts);
+        if let Some(t) = g.timestamp_ms {
+            genesis.timestamp_ms = t;
+        }
+        for (i, a) in g.allocations.iter().enumerate() {
+            let address =
+                aether_rpc::params::parse_address(&a.address).map_err(|e| NodeError::Config {
+                    reason: format!("genesis.allocations[{i}].address: {e}"),
+                })?;
+            let coin = a.coin.parse::<u128>().map_err(|e| NodeError::Config {
+                reason: format!("genesis.allocations[{i}].coin {:?}: {e}", a.coin),
+            })?;
+            genesis.allocations.push(Allocation { address, coin });
+        }
+        match g.validator_key_file {
+            Some(f) => {
+                let f = resolve(f);
+                config.validator_key = read_key_file(&f)?;
+            }
+            None if dev => {}
+            None => {
+                return Err(NodeError::Config {
+                    reason: "genesis.validator_key_file is required outside --dev".into(),
+                });
+            }
+        }
+        genesis.validator = match &g.validator {
+            Some(hex_key) => PublicKey(
+                aether_rpc::params::parse_hash32("genesis.validator", hex_key).map_err(|e| {
+                    NodeError::Config {
+                        reason: e.to_string(),
+                    }
+                })?,
+            ),
+            None => config.validator_key.public_key(),
+        };
+        if genesis.validator != config.validator_key.public_key() {
+            return Err(NodeError::Config {
+                reason: "genesis.validator does not match the validator key".into(),
+            });
+        }
+        config.genesis = genesis;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks ranges.
+    pub fn validate(&self) -> Result<(), NodeError> {
+        let bad = |reason: &str| {
+            Err(NodeError::Config {
+                reason: reason.to_string(),
+            })
+        };
+        if self.block_time_ms == 0 || self.block_time_ms > 3_600_000 {
+            return bad("block_time_ms must be between 1 and 3600000");
+        }
+        if self.max_block_txs == 0 {
+            return bad("max_block_txs must be at least 1");
+        }
+        if self.max_block_bytes < aether_types::MAX_TX_LEN {
+            return bad("max_block_bytes must hold at least one maximal transaction");
+        }
+        if self.max_block_bytes > aether_types::MAX_BLOCK_LEN {
+            return bad("max_block_bytes exceeds the protocol's block size limit");
+        }
+        if self.mempool.max_txs == 0 || self.mempool.max_bytes == 0 {
+            return bad("mempool bounds must be positive");
+        }
+        if self.genesis.chain_id != self.params.chain_id {
+            return bad("genesis chain id differs from the ledger's");
+        }
+        Ok(())
+    }
+
+    /// Where the RocksDB store lives.
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir.join("db")
+    }
+}
+
+/// Parses TOML text into `T` (the node's configuration format).
+pub fn parse_toml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+    toml::from_str(text).map_err(|e| e.to_string())
+}
+
+/// Reads a key file: the secret key as 64 hex digits (whitespace and a
+/// trailing newline allowed), or the JSON written by `aether keys new`
+/// (`{"secret_key": "<hex>", ...}`).
+pub fn read_key_file(path: &Path) -> Result<Keypair, NodeError> {
+    let text = std::fs::read_to_string(path).map_err(|e| NodeError::Config {
+        reason: format!("cannot read key file {}: {e}", path.display()),
+    })?;
+    parse_secret_key(&text).map_err(|reason| NodeError::Config {
+        reason: format!("key file {}: {reason}", path.display()),
+    })
+}
+
+/// Parses a secret key in either key-file form (see [`read_key_file`]).
+pub fn parse_secret_key(text: &str) -> Result<Keypair, String> {
+    let trimmed = text.trim();
+    let hex_text = if trimmed.starts_with('{') {
+        #[derive(Deserialize)]
+        struct KeyJson {
+            secret_key: String,
+        }
+        let parsed: KeyJson =
+            serde_json::from_str(trimmed).map_err(|e| format!("not a key file: {e}"))?;
+        parsed.secret_key
+    } else {
+        trimmed.to_string()
+    };
+    let hex_text = hex_text.strip_prefix("0x").unwrap_or(&hex_text);
+    let bytes = hex::decode(hex_text).map_err(|e| format!("secret key is not hex: {e}"))?;
+    let secret: [u8; 32] = bytes
+        .try_into()
+        .map_err(|b: Vec<u8>| format!("secret key has {} bytes, expected 32", b.len()))?;
+    Ok(Keypair::from_secret_bytes(&secret))
+}

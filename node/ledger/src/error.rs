@@ -99,6 +99,13 @@ pub enum LedgerError {
     /// At least one vkey witness does not verify.
     #[error("invalid signature")]
     InvalidSignature,
+    /// A vkey witness does not verify over the transaction id (reported
+    /// by [`crate::check_stateless`], which names the witness).
+    #[error("invalid signature: vkey witness {index} does not verify")]
+    InvalidWitness {
+        /// Position of the first failing witness.
+        index: usize,
+    },
     /// A script-locked input has no redeemer.
     #[error("no redeemer for script-locked input {0}")]
     MissingRedeemer(OutPoint),

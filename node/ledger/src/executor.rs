@@ -36,7 +36,9 @@ use crate::error::{LedgerError, ViewError};
 use crate::params::ProtocolParams;
 use crate::script::ScriptEngine;
 use crate::state::{Overlay, StateDiff, UtxoView};
-use crate::validate::{AppliedTx, BlockContext, PreparedTx, apply_transaction, verify_signatures};
+use crate::validate::{
+    AppliedTx, BlockContext, PreparedTx, VerifiedWitnesses, apply_transaction, verify_signatures,
+};
 use aether_types::{Digest, OutPoint, Receipt, Transaction, TxId, receipts_root};
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -124,6 +126,25 @@ impl Ledger {
     ) -> Result<AppliedTx, LedgerError> {
         let mut prepared = [PreparedTx::new(tx)];
         verify_signatures(&mut prepared, usize::MAX, false);
+        apply_transaction(&self.params, &self.scripts, view, ctx, &prepared[0])
+    }
+
+    /// Like [`Ledger::validate_transaction`], trusting `verified` for the
+    /// signatures when it is about exactly this transaction, body and
+    /// witnesses (checked: otherwise the signatures are verified here).
+    pub fn validate_verified<V: UtxoView + ?Sized>(
+        &self,
+        view: &V,
+        ctx: &BlockContext,
+        tx: &Transaction,
+        verified: &VerifiedWitnesses,
+    ) -> Result<AppliedTx, LedgerError> {
+        let mut prepared = [PreparedTx::new(tx)];
+        if verified.covers(tx, &prepared[0].id) {
+            prepared[0].signatures_ok = true;
+        } else {
+            verify_signatures(&mut prepared, usize::MAX, false);
+        }
         apply_transaction(&self.params, &self.scripts, view, ctx, &prepared[0])
     }
 

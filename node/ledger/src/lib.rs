@@ -73,4 +73,4 @@ pub use executor::{BlockOutcome, ExecutionMode, Ledger, RejectedTx};
 pub use params::{FeeSchedule, ProtocolParams, ScriptLimits};
 pub use script::{ACCEPT, HOST_CALL_FUEL, ScriptEngine, ScriptRun};
 pub use state::{MemoryUtxoSet, StateDiff, TxEffect, UtxoView, utxo_leaf};
-pub use validate::{AppliedTx, BlockContext};
+pub use validate::{AppliedTx, BlockContext, VerifiedWitnesses, check_stateless};

@@ -58,6 +58,117 @@ impl<'a> PreparedTx<'a> {
     }
 }
 
+/// The stateless rules of a transaction, in order: structure, chain id,
+/// size, validity interval (when `height` is given), declared fuel, fee,
+/// minimum output coin. Signatures are separate ([`verify_signatures`]).
+pub(crate) fn stateless_rules(
+    params: &ProtocolParams,
+    p: &PreparedTx<'_>,
+    height: Option<u64>,
+) -> Result<(), LedgerError> {
+    let body = &p.tx.body;
+    p.structure.clone().map_err(LedgerError::Malformed)?;
+    if body.chain_id != params.chain_id {
+        return Err(LedgerError::WrongChain {
+            expected: params.chain_id,
+            got: body.chain_id,
+        });
+    }
+    if p.size > params.max_tx_size {
+        return Err(LedgerError::TooLarge {
+            size: p.size,
+            max: params.max_tx_size,
+        });
+    }
+    if let Some(height) = height
+        && !body.validity.contains(height)
+    {
+        return Err(LedgerError::OutsideValidityInterval { height });
+    }
+    let declared_fuel = body.declared_fuel().map_err(LedgerError::Malformed)?;
+    if declared_fuel > params.scripts.max_fuel_per_tx {
+        return Err(LedgerError::FuelLimitExceeded {
+            declared: declared_fuel,
+            max: params.scripts.max_fuel_per_tx,
+        });
+    }
+    let min_fee = params.fees.min_fee(p.size, declared_fuel)?;
+    if body.fee < min_fee {
+        return Err(LedgerError::FeeTooLow {
+            fee: body.fee,
+            min: min_fee,
+        });
+    }
+    for (index, output) in body
+        .outputs
+        .iter()
+        .chain(&body.collateral_return)
+        .enumerate()
+    {
+        if output.value.coin < params.min_output_coin {
+            return Err(LedgerError::OutputTooSmall {
+                index,
+                coin: output.value.coin,
+                min: params.min_output_coin,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Proof that every vkey witness of one transaction verified over its id.
+/// Only [`check_stateless`] builds it; [`crate::Ledger::validate_verified`]
+/// accepts it instead of verifying the signatures again (mempool admission
+/// verifies once, before taking the pool lock).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedWitnesses {
+    tx_id: TxId,
+    // The id covers only the body: the witnesses are bound separately, so
+    // a proof cannot vouch for other signatures over the same body.
+    witnesses: aether_types::Digest,
+}
+
+impl VerifiedWitnesses {
+    /// The transaction the proof is about.
+    pub fn tx_id(&self) -> TxId {
+        self.tx_id
+    }
+
+    /// Whether the proof is about exactly `tx` (body and witnesses).
+    pub fn covers(&self, tx: &Transaction, tx_id: &TxId) -> bool {
+        self.tx_id == *tx_id && self.witnesses == tx.witnesses.hash()
+    }
+}
+
+/// Every stateless rule of a transaction (see [`stateless_rules`]; the
+/// validity interval is left to the stateful check, which knows the
+/// height), then its vkey witnesses: one batch, and singly on failure to
+/// name the first bad one ([`LedgerError::InvalidWitness`]).
+pub fn check_stateless(
+    params: &ProtocolParams,
+    tx: &Transaction,
+) -> Result<VerifiedWitnesses, LedgerError> {
+    let p = PreparedTx::new(tx);
+    stateless_rules(params, &p, None)?;
+    let items: Vec<SignedMessage<'_>> = tx
+        .witnesses
+        .vkeys
+        .iter()
+        .map(|w| SignedMessage {
+            public_key: &w.public_key,
+            message: p.id.as_bytes(),
+            signature: &w.signature,
+        })
+        .collect();
+    if let Some(index) = verify_each(&items).iter().position(|ok| !ok) {
+        return Err(LedgerError::InvalidWitness { index });
+    }
+    Ok(VerifiedWitnesses {
+        tx_id: p.id,
+        witnesses: tx.witnesses.hash(),
+    })
+}
+
 /// Verifies the vkey witnesses of `prepared` and records the verdicts.
 ///
 /// **Consensus rule.** The witnesses of all transactions, in block order
@@ -166,50 +277,7 @@ pub(crate) fn apply_transaction<V: UtxoView + ?Sized>(
     let body = &p.tx.body;
 
     // 1. Stateless checks.
-    p.structure.clone().map_err(LedgerError::Malformed)?;
-    if body.chain_id != params.chain_id {
-        return Err(LedgerError::WrongChain {
-            expected: params.chain_id,
-            got: body.chain_id,
-        });
-    }
-    if p.size > params.max_tx_size {
-        return Err(LedgerError::TooLarge {
-            size: p.size,
-            max: params.max_tx_size,
-        });
-    }
-    if !body.validity.contains(ctx.height) {
-        return Err(LedgerError::OutsideValidityInterval { height: ctx.height });
-    }
-    let declared_fuel = body.declared_fuel().map_err(LedgerError::Malformed)?;
-    if declared_fuel > params.scripts.max_fuel_per_tx {
-        return Err(LedgerError::FuelLimitExceeded {
-            declared: declared_fuel,
-            max: params.scripts.max_fuel_per_tx,
-        });
-    }
-    let min_fee = params.fees.min_fee(p.size, declared_fuel)?;
-    if body.fee < min_fee {
-        return Err(LedgerError::FeeTooLow {
-            fee: body.fee,
-            min: min_fee,
-        });
-    }
-    for (index, output) in body
-        .outputs
-        .iter()
-        .chain(&body.collateral_return)
-        .enumerate()
-    {
-        if output.value.coin < params.min_output_coin {
-            return Err(LedgerError::OutputTooSmall {
-                index,
-                coin: output.value.coin,
-                min: params.min_output_coin,
-            });
-        }
-    }
+    stateless_rules(params, p, Some(ctx.height))?;
     if !p.signatures_ok {
         return Err(LedgerError::InvalidSignature);
     }

@@ -173,6 +173,29 @@ fn bad_and_missing_signatures() {
         LedgerError::InvalidSignature
     );
 
+    // The stateless check names the bad witness; its proof of verified
+    // signatures only counts for the transaction it was made for.
+    assert_eq!(
+        aether_ledger::check_stateless(&p, &flipped).unwrap_err(),
+        LedgerError::InvalidWitness { index: 0 }
+    );
+    let verified = aether_ledger::check_stateless(&p, &good).unwrap();
+    assert_eq!(verified.tx_id(), good.id());
+    assert!(ledger.validate_verified(&set, &c, &good, &verified).is_ok());
+    assert_eq!(
+        ledger
+            .validate_verified(&set, &c, &flipped, &verified)
+            .unwrap_err(),
+        LedgerError::InvalidSignature,
+        "a proof for another transaction must not skip verification"
+    );
+    assert_eq!(
+        ledger
+            .validate_verified(&set, &c, &body_changed, &verified)
+            .unwrap_err(),
+        LedgerError::InvalidSignature
+    );
+
     // In a block, the bad one is rejected and the good one (in the same
     // signature batch) still goes through.
     let mut set2 = genesis(&[addr(&alice), addr(&alice)], 10 * AIC);

@@ -2,8 +2,7 @@
 //! the protocol parameters, run before the pool is locked.
 
 use crate::{FeeRate, MempoolError};
-use aether_crypto::ed25519::{SignedMessage, verify, verify_batch};
-use aether_ledger::ProtocolParams;
+use aether_ledger::{ProtocolParams, VerifiedWitnesses};
 use aether_types::{Canonical, Transaction, TxId};
 use std::sync::Arc;
 
@@ -16,6 +15,7 @@ pub struct CheckedTx {
     id: TxId,
     size: usize,
     fee_rate: FeeRate,
+    verified: VerifiedWitnesses,
 }
 
 impl CheckedTx {
@@ -38,6 +38,11 @@ impl CheckedTx {
     pub fn fee_rate(&self) -> FeeRate {
         self.fee_rate
     }
+
+    /// The ledger's proof that its signatures verified.
+    pub fn verified(&self) -> &VerifiedWitnesses {
+        &self.verified
+    }
 }
 
 /// Runs the stateless checks on submitted bytes, in this order:
@@ -51,10 +56,10 @@ impl CheckedTx {
 /// 7. every vkey witness verifies over the transaction id (one batch, then
 ///    singly to name the first bad witness).
 ///
-/// These are the ledger's stateless rules 1–5 (see `aether_ledger`); the
-/// stateful admission ([`crate::Mempool::insert`]) runs the full ledger
-/// validation again, so a divergence here could only reject early, never
-/// admit an invalid transaction.
+/// Steps 2–7 are the ledger's own [`aether_ledger::check_stateless`]
+/// (errors mapped to this crate's variants); the stateful admission
+/// ([`crate::Mempool::insert`]) then runs the full ledger validation with
+/// the signature verdict carried over.
 pub fn check_stateless(params: &ProtocolParams, bytes: &[u8]) -> Result<CheckedTx, MempoolError> {
     if bytes.len() > params.max_tx_size {
         return Err(MempoolError::TooLarge {
@@ -88,69 +93,18 @@ fn check_decoded(
     tx: Transaction,
     size: usize,
 ) -> Result<CheckedTx, MempoolError> {
-    let body = &tx.body;
-    if body.chain_id != params.chain_id {
-        return Err(MempoolError::WrongChain {
-            expected: params.chain_id,
-            got: body.chain_id,
-        });
-    }
-    let declared = body.declared_fuel().map_err(MempoolError::Decode)?;
-    if declared > params.scripts.max_fuel_per_tx {
-        return Err(MempoolError::FuelLimitExceeded {
-            declared,
-            max: params.scripts.max_fuel_per_tx,
-        });
-    }
-    let min = params
-        .fees
-        .min_fee(size, declared)
-        .map_err(MempoolError::from_ledger)?;
-    if body.fee < min {
-        return Err(MempoolError::FeeTooLow { fee: body.fee, min });
-    }
-    for (index, output) in body
-        .outputs
-        .iter()
-        .chain(&body.collateral_return)
-        .enumerate()
-    {
-        if output.value.coin < params.min_output_coin {
-            return Err(MempoolError::OutputTooSmall {
-                index,
-                coin: output.value.coin,
-                min: params.min_output_coin,
-            });
-        }
-    }
-    let id = tx.id();
-    let items: Vec<SignedMessage<'_>> = tx
-        .witnesses
-        .vkeys
-        .iter()
-        .map(|w| SignedMessage {
-            public_key: &w.public_key,
-            message: id.as_bytes(),
-            signature: &w.signature,
-        })
-        .collect();
-    if verify_batch(&items).is_err() {
-        let index = items
-            .iter()
-            .position(|m| verify(m.public_key, m.message, m.signature).is_err())
-            // The batch equation failed although every member verifies
-            // singly: only a signer's own small-order tricks do that; name
-            // the first witness rather than accept a disputed batch.
-            .unwrap_or(0);
-        return Err(MempoolError::InvalidSignature { index });
-    }
-    drop(items);
+    // The ledger's own stateless rules and signature check: one
+    // implementation, and the verdict travels with the transaction so the
+    // stateful admission does not verify the signatures again.
+    let verified =
+        aether_ledger::check_stateless(params, &tx).map_err(MempoolError::from_stateless)?;
     // `size` ≤ max_tx_size ≤ MAX_TX_LEN (256 KiB) fits u32.
     let size_u32 = u32::try_from(size).unwrap_or(u32::MAX);
     Ok(CheckedTx {
         fee_rate: FeeRate::new(tx.body.fee, size_u32),
+        id: verified.tx_id(),
         tx: Arc::new(tx),
-        id,
         size,
+        verified,
     })
 }

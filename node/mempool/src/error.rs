@@ -121,6 +121,25 @@ pub enum MempoolError {
 
 impl MempoolError {
     /// Converts a ledger validation error, lifting storage failures.
+    /// Maps a failure of [`aether_ledger::check_stateless`] to the
+    /// admission variants of this crate.
+    pub(crate) fn from_stateless(error: LedgerError) -> Self {
+        match error {
+            LedgerError::Malformed(e) => MempoolError::Decode(e),
+            LedgerError::WrongChain { expected, got } => MempoolError::WrongChain { expected, got },
+            LedgerError::TooLarge { size, max } => MempoolError::TooLarge { size, max },
+            LedgerError::FuelLimitExceeded { declared, max } => {
+                MempoolError::FuelLimitExceeded { declared, max }
+            }
+            LedgerError::FeeTooLow { fee, min } => MempoolError::FeeTooLow { fee, min },
+            LedgerError::OutputTooSmall { index, coin, min } => {
+                MempoolError::OutputTooSmall { index, coin, min }
+            }
+            LedgerError::InvalidWitness { index } => MempoolError::InvalidSignature { index },
+            other => MempoolError::from_ledger(other),
+        }
+    }
+
     pub(crate) fn from_ledger(error: LedgerError) -> Self {
         match error {
             LedgerError::Storage(e) => MempoolError::Storage(e),

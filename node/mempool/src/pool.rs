@@ -306,7 +306,12 @@ impl Mempool {
             }
         }
         let applied = ledger
-            .validate_transaction(&self.view(view), &BlockContext { height }, tx)
+            .validate_verified(
+                &self.view(view),
+                &BlockContext { height },
+                tx,
+                checked.verified(),
+            )
             .map_err(MempoolError::from_ledger)?;
         if let TxStatus::ScriptFailed { purpose, failure } = applied.receipt.status {
             return Err(MempoolError::ScriptFailed { purpose, failure });

@@ -116,7 +116,7 @@ fn ledger_kind(error: &LedgerError) -> &'static str {
         LedgerError::ValueOverflow => "ValueOverflow",
         LedgerError::ValueNotConserved { .. } => "ValueNotConserved",
         LedgerError::MissingSignature(_) => "MissingSignature",
-        LedgerError::InvalidSignature => "InvalidSignature",
+        LedgerError::InvalidSignature | LedgerError::InvalidWitness { .. } => "InvalidSignature",
         LedgerError::MissingRedeemer(_) => "MissingRedeemer",
         LedgerError::UnexpectedRedeemer(_) => "UnexpectedRedeemer",
         LedgerError::MissingScript(_) => "MissingScript",
@@ -141,7 +141,9 @@ fn ledger_code(error: &LedgerError) -> i32 {
         LedgerError::FuelLimitExceeded { .. } => codes::FUEL_LIMIT_EXCEEDED,
         LedgerError::FeeTooLow { .. } | LedgerError::FeeOverflow => codes::FEE_TOO_LOW,
         LedgerError::OutputTooSmall { .. } => codes::OUTPUT_TOO_SMALL,
-        LedgerError::InvalidSignature => codes::INVALID_SIGNATURE,
+        LedgerError::InvalidSignature | LedgerError::InvalidWitness { .. } => {
+            codes::INVALID_SIGNATURE
+        }
         _ => codes::LEDGER_RULE,
     }
 }

@@ -410,3 +410,65 @@ fn metrics_are_exported_in_prometheus_format() {
     }
     node.stop();
 }
+
+#[test]
+fn a_node_runs_from_a_config_file_with_its_own_genesis() {
+    let dir = tempfile::tempdir().unwrap();
+    let validator = dir.path().join("validator.key");
+    let out = aether()
+        .args(["keys", "new", "--out"])
+        .arg(&validator)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let alice_file = dir.path().join("alice.key");
+    let alice: Value = serde_json::from_slice(
+        &aether()
+            .args(["--json", "keys", "new", "--out"])
+            .arg(&alice_file)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let alice_addr = alice["address"].as_str().unwrap();
+    let config = dir.path().join("node.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "block_time_ms = 50\n[genesis]\nchain_id = 777\nvalidator_key_file = \"validator.key\"\n\
+             [[genesis.allocations]]\naddress = \"{alice_addr}\"\ncoin = \"{}\"\n",
+            100 * AIC
+        ),
+    )
+    .unwrap();
+    let node = NodeProcess::start(
+        &dir.path().join("data"),
+        &NodeOptions {
+            config: Some(config),
+            ..NodeOptions::default()
+        },
+    );
+    let status = node.status();
+    assert_eq!(status["chainId"], 777);
+    // No dev accounts on this chain; alice holds the only allocation.
+    assert_eq!(
+        balance(&node, &format!("key:{}", dev_account_key(0).key_hash())),
+        0
+    );
+    assert_eq!(balance(&node, alice_addr), 100 * AIC);
+    let to = format!("key:{}", KeyHash([5; 32]));
+    let sent = node.cli_json(&[
+        "tx",
+        "transfer",
+        "--from",
+        alice_file.to_str().unwrap(),
+        "--to",
+        &to,
+        "--amount",
+        "2",
+    ]);
+    assert_eq!(sent["receipt"]["status"], "success");
+    assert_eq!(balance(&node, &to), 2 * AIC);
+    node.stop();
+}

@@ -339,3 +339,115 @@ pub fn parse_secret_key(text: &str) -> Result<Keypair, String> {
         .map_err(|b: Vec<u8>| format!("secret key has {} bytes, expected 32", b.len()))?;
     Ok(Keypair::from_secret_bytes(&secret))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aether_types::{Address, BASE_UNITS_PER_AIC, KeyHash};
+
+    fn parse(text: &str, dev: bool) -> Result<NodeConfig, NodeError> {
+        let file: ConfigFile = parse_toml(text).map_err(|reason| NodeError::Config { reason })?;
+        NodeConfig::from_parsed(file, Path::new("/etc/aether"), dev)
+    }
+
+    #[test]
+    fn a_full_file_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("v.key");
+        std::fs::write(&key, format!("{}\n", "07".repeat(32))).unwrap();
+        let text = format!(
+            r#"
+            data_dir = "chain"
+            rpc_addr = "0.0.0.0:9000"
+            metrics_addr = ""
+            block_time_ms = 250
+            sync_writes = false
+            [mempool]
+            max_txs = 10
+            [genesis]
+            chain_id = 9
+            validator_key_file = "{}"
+            [[genesis.allocations]]
+            address = "key:{}"
+            coin = "5000000000"
+            "#,
+            key.display(),
+            "ab".repeat(32)
+        );
+        let c = parse(&text, false).unwrap();
+        assert_eq!(c.data_dir, Path::new("/etc/aether/chain"));
+        assert_eq!(c.rpc_addr.port(), 9000);
+        assert_eq!(c.metrics_addr, None);
+        assert_eq!(c.block_time_ms, 250);
+        assert!(!c.sync_writes);
+        assert_eq!(c.mempool.max_txs, 10);
+        assert_eq!(c.params.chain_id, ChainId(9));
+        assert_eq!(c.genesis.chain_id, ChainId(9));
+        assert_eq!(c.genesis.allocations.len(), 1);
+        assert_eq!(
+            c.genesis.allocations[0].address,
+            Address::Key(KeyHash([0xab; 32]))
+        );
+        assert_eq!(c.genesis.allocations[0].coin, 5 * BASE_UNITS_PER_AIC);
+        assert_eq!(
+            c.genesis.validator,
+            Keypair::from_secret_bytes(&[7; 32]).public_key()
+        );
+    }
+
+    #[test]
+    fn bad_files_are_refused_with_the_reason() {
+        let cases = [
+            ("data_dir = \"x\"\nblock_tme_ms = 5", "unknown field"),
+            ("rpc_addr = \"localhost\"", "rpc_addr"),
+            ("block_time_ms = 0", "block_time_ms"),
+            ("[genesis]\nvalidator = \"00\"", "genesis.validator"),
+            (
+                "[[genesis.allocations]]\naddress = \"key:00\"\ncoin = \"1\"",
+                "allocations[0].address",
+            ),
+            (
+                "[[genesis.allocations]]\naddress = \"key:0000000000000000000000000000000000000000000000000000000000000000\"\ncoin = \"-1\"",
+                "allocations[0].coin",
+            ),
+            ("max_block_bytes = 10", "max_block_bytes"),
+        ];
+        for (text, needle) in cases {
+            let e = parse(text, true).unwrap_err().to_string();
+            assert!(e.contains(needle), "{text:?}: {e}");
+        }
+        // Outside dev a data dir and a validator key are required.
+        let e = parse("", false).unwrap_err().to_string();
+        assert!(e.contains("data_dir"), "{e}");
+        let e = parse("data_dir = \"d\"", false).unwrap_err().to_string();
+        assert!(e.contains("validator_key_file"), "{e}");
+        // A validator that does not match the key.
+        let e = parse(
+            &format!("[genesis]\nvalidator = \"{}\"", "11".repeat(32)),
+            true,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("does not match"), "{e}");
+    }
+
+    #[test]
+    fn key_files_in_both_forms() {
+        let k = Keypair::from_secret_bytes(&[3; 32]);
+        let hex_form = parse_secret_key(&format!("0x{}\n", "03".repeat(32))).unwrap();
+        let json_form = parse_secret_key(&format!(
+            "{{\"secret_key\": \"{}\", \"address\": \"x\"}}",
+            "03".repeat(32)
+        ))
+        .unwrap();
+        assert_eq!(hex_form.public_key(), k.public_key());
+        assert_eq!(json_form.public_key(), k.public_key());
+        assert!(parse_secret_key("abcd").unwrap_err().contains("2 bytes"));
+        assert!(
+            parse_secret_key("{\"nope\": 1}")
+                .unwrap_err()
+                .contains("not a key file")
+        );
+        assert!(parse_secret_key("zz").unwrap_err().contains("not hex"));
+    }
+}

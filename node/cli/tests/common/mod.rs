@@ -37,6 +37,8 @@ pub struct NodeOptions {
     pub block_time_ms: u64,
     pub metrics: bool,
     pub extra: Vec<String>,
+    /// Run with `--config FILE` instead of `--dev`.
+    pub config: Option<PathBuf>,
 }
 
 impl Default for NodeOptions {
@@ -45,6 +47,7 @@ impl Default for NodeOptions {
             block_time_ms: 100,
             metrics: false,
             extra: vec![],
+            config: None,
         }
     }
 }
@@ -66,7 +69,12 @@ impl NodeProcess {
         let log = data_dir.with_extension(format!("log-{rpc_port}"));
         let log_file = std::fs::File::create(&log).expect("log file");
         let mut cmd = aether();
-        cmd.args(["node", "--dev", "--data-dir"])
+        cmd.arg("node");
+        match &options.config {
+            Some(file) => cmd.arg("--config").arg(file),
+            None => cmd.arg("--dev"),
+        };
+        cmd.arg("--data-dir")
             .arg(data_dir)
             .args(["--rpc-addr", &format!("127.0.0.1:{rpc_port}")])
             .args(["--block-time", &options.block_time_ms.to_string()])

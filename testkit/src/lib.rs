@@ -33,7 +33,21 @@ pub fn missing(what: &str, hint: &str) {
 }
 
 /// The workspace root (the folder holding the top `Cargo.toml`).
+///
+/// Found from the running test's package directory (`CARGO_MANIFEST_DIR`,
+/// which cargo and nextest set when they run a test) by walking up to the
+/// `Cargo.toml` that declares the workspace; the compile-time location of
+/// this crate is only the fallback, because a build shared between two
+/// checkouts (one target directory) would otherwise point at the other one.
 pub fn workspace_root() -> PathBuf {
+    let is_root = |dir: &Path| {
+        std::fs::read_to_string(dir.join("Cargo.toml")).is_ok_and(|t| t.contains("[workspace]"))
+    };
+    if let Some(dir) = std::env::var_os("CARGO_MANIFEST_DIR")
+        && let Some(root) = Path::new(&dir).ancestors().find(|d| is_root(d))
+    {
+        return root.to_path_buf();
+    }
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("testkit lives one level below the workspace root")

@@ -1,0 +1,207 @@
+//! `aether-image`: build and boot the Aether appliance images.
+
+use aether_image::build::{Builder, Overrides, fetch_input, progress};
+use aether_image::defs::Defs;
+use aether_image::manifest::load_and_verify;
+use aether_image::qemu::{self, BootOptions};
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "aether-image",
+    version,
+    about = "Build and boot the Aether appliance images"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Build an image (or `all`) for a TEE (or `all`) into OUT/<name>-<tee>/.
+    Build {
+        /// Image definition name (images/defs/<name>.toml) or `all`.
+        name: String,
+        /// TEE profile: snp, tdx or all.
+        #[arg(long)]
+        tee: String,
+        /// Output directory.
+        #[arg(long, default_value = "images/out")]
+        out: PathBuf,
+        /// Kernel bzImage instead of kernel-config/build-kernel's.
+        #[arg(long)]
+        kernel: Option<PathBuf>,
+        /// systemd EFI stub instead of the pinned linuxx64.efi.stub.
+        #[arg(long)]
+        stub: Option<PathBuf>,
+        /// Firmware instead of the TEE profile's.
+        #[arg(long)]
+        firmware: Option<PathBuf>,
+        /// Static aether-init instead of building it.
+        #[arg(long)]
+        init: Option<PathBuf>,
+        /// Static payload binary instead of building the definition's package.
+        #[arg(long)]
+        payload: Option<PathBuf>,
+    },
+    /// Boot an image directory in QEMU (serial console on stdout).
+    Boot {
+        /// The image directory (with manifest.json).
+        dir: PathBuf,
+        /// vCPUs.
+        #[arg(long, default_value_t = 2)]
+        vcpus: u32,
+        /// Memory in MiB.
+        #[arg(long, default_value_t = 2048)]
+        memory: u64,
+        /// -netdev spec, e.g. user,hostfwd=tcp::18545-:8545 (`none` for no NIC).
+        #[arg(long, default_value = "user")]
+        net: String,
+        /// Run the real SEV-SNP / TDX launch (needs the hardware and KVM).
+        #[arg(long)]
+        confidential: bool,
+        /// Generic firmware for the plain boot (default: pinned ovmf-trixie.fd).
+        #[arg(long)]
+        firmware: Option<PathBuf>,
+        /// swtpm control socket: attach a TPM 2.0 CRB device.
+        #[arg(long)]
+        tpm_socket: Option<String>,
+        /// CPU model of the confidential SNP launch (a measured shape: EPYC-v4, EPYC-Milan, EPYC-Genoa).
+        #[arg(long, default_value = "EPYC-v4")]
+        snp_cpu: String,
+        /// Print the QEMU command line without running it.
+        #[arg(long)]
+        print_only: bool,
+        /// QEMU binary.
+        #[arg(long, default_value = "qemu-system-x86_64")]
+        qemu: String,
+    },
+}
+
+/// The repository root: the nearest ancestor of the current directory with images/defs.
+fn repo_root() -> PathBuf {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    cwd.ancestors()
+        .find(|d| d.join("images/defs").is_dir())
+        .map(Path::to_path_buf)
+        .unwrap_or(cwd)
+}
+
+fn run() -> aether_image::Result<()> {
+    let cli = Cli::parse();
+    let root = repo_root();
+    match cli.cmd {
+        Cmd::Build {
+            name,
+            tee,
+            out,
+            kernel,
+            stub,
+            firmware,
+            init,
+            payload,
+        } => {
+            let defs = Defs::new(root.join("images/defs"));
+            let names = if name == "all" {
+                defs.image_names()?
+            } else {
+                vec![name]
+            };
+            let tees = if tee == "all" {
+                defs.tee_names()?
+            } else {
+                vec![tee]
+            };
+            let builder = Builder {
+                root: root.clone(),
+                defs,
+                overrides: Overrides {
+                    kernel,
+                    stub,
+                    firmware,
+                    init,
+                    payload,
+                },
+            };
+            let out = if out.is_absolute() {
+                out
+            } else {
+                std::env::current_dir().map(|c| c.join(&out)).unwrap_or(out)
+            };
+            for n in &names {
+                for t in &tees {
+                    let dir = builder.build(n, t, &out)?;
+                    println!("{}", dir.display());
+                }
+            }
+            Ok(())
+        }
+        Cmd::Boot {
+            dir,
+            vcpus,
+            memory,
+            net,
+            confidential,
+            firmware,
+            tpm_socket,
+            snp_cpu,
+            print_only,
+            qemu: qemu_bin,
+        } => {
+            let info = load_and_verify(&dir)?;
+            let opts = BootOptions {
+                vcpus,
+                memory_mib: memory,
+                net: (net != "none").then_some(net),
+                tpm_socket,
+                snp_cpu,
+            };
+            let args = if confidential {
+                qemu::confidential(&info.tee, &dir, &info.cmdline, &info.firmware, &opts)
+            } else {
+                let fw = match firmware {
+                    Some(f) => f,
+                    None if info.tee == "tdx" => dir.join(&info.firmware),
+                    None => fetch_input(&root, "ovmf-trixie.fd")?,
+                };
+                qemu::plain(&dir, &info.cmdline, &fw, &opts)
+            };
+            progress(format!(
+                "booting {}: {}",
+                info.image,
+                qemu::shell_quote(&qemu_bin, &args)
+            ));
+            if print_only {
+                return Ok(());
+            }
+            let status = std::process::Command::new(&qemu_bin)
+                .args(&args)
+                .status()
+                .map_err(|e| aether_image::Error::Command {
+                    command: qemu_bin.clone(),
+                    reason: e.to_string(),
+                })?;
+            if status.success() {
+                Ok(())
+            } else {
+                Err(aether_image::Error::Command {
+                    command: qemu_bin,
+                    reason: status.to_string(),
+                })
+            }
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("aether-image: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

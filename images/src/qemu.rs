@@ -1,0 +1,208 @@
+//! QEMU command lines for booting an image directory: a plain TCG boot with
+//! generic OVMF (what this machine can run), and the confidential launches
+//! (SEV-SNP with `kernel-hashes=on`, TDX) for hosts with the hardware.
+
+use std::path::Path;
+
+/// VM shape and devices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BootOptions {
+    /// vCPUs.
+    pub vcpus: u32,
+    /// Memory in MiB.
+    pub memory_mib: u64,
+    /// `-netdev` spec without the id (e.g. `user,hostfwd=tcp::18545-:8545`); `None`: no NIC.
+    pub net: Option<String>,
+    /// swtpm control socket for a TPM CRB device.
+    pub tpm_socket: Option<String>,
+    /// CPU model of a confidential SNP launch (must be one of the measured shapes).
+    pub snp_cpu: String,
+}
+
+impl Default for BootOptions {
+    fn default() -> Self {
+        BootOptions {
+            vcpus: 2,
+            memory_mib: 2048,
+            net: Some("user".into()),
+            tpm_socket: None,
+            snp_cpu: "EPYC-v4".into(),
+        }
+    }
+}
+
+fn p(path: &Path) -> String {
+    path.display().to_string()
+}
+
+fn common(dir: &Path, cmdline: &str, opts: &BootOptions, kernel: &str) -> Vec<String> {
+    let mut a: Vec<String> = vec![
+        "-smp".into(),
+        opts.vcpus.to_string(),
+        "-m".into(),
+        format!("{}M", opts.memory_mib),
+        "-kernel".into(),
+        p(&dir.join(kernel)),
+        "-initrd".into(),
+        p(&dir.join("initrd.cpio.zst")),
+        "-append".into(),
+        cmdline.to_string(),
+        "-nodefaults".into(),
+        "-display".into(),
+        "none".into(),
+        "-serial".into(),
+        "stdio".into(),
+        "-no-reboot".into(),
+        "-device".into(),
+        "virtio-rng-pci".into(),
+    ];
+    if let Some(net) = &opts.net {
+        a.push("-netdev".into());
+        a.push(format!("{net},id=net0"));
+        a.push("-device".into());
+        a.push("virtio-net-pci,netdev=net0".into());
+    }
+    if let Some(sock) = &opts.tpm_socket {
+        a.extend([
+            "-chardev".into(),
+            format!("socket,id=chrtpm,path={sock}"),
+            "-tpmdev".into(),
+            "emulator,id=tpm0,chardev=chrtpm".into(),
+            "-device".into(),
+            "tpm-crb,tpmdev=tpm0".into(),
+        ]);
+    }
+    a
+}
+
+/// A plain TCG boot with generic firmware and the image's kernel, initrd and
+/// command line (arguments after the program name).
+pub fn plain(dir: &Path, cmdline: &str, firmware: &Path, opts: &BootOptions) -> Vec<String> {
+    let mut a: Vec<String> = vec![
+        "-accel".into(),
+        "tcg".into(),
+        "-machine".into(),
+        "q35".into(),
+        "-cpu".into(),
+        "max".into(),
+        "-bios".into(),
+        p(firmware),
+    ];
+    a.extend(common(dir, cmdline, opts, "vmlinuz"));
+    a
+}
+
+/// A confidential launch on an SNP or TDX host with KVM (QEMU ≥ 9.1 for
+/// SNP, ≥ 10.1 for TDX), with the image's measured firmware.
+pub fn confidential(
+    tee: &str,
+    dir: &Path,
+    cmdline: &str,
+    firmware: &str,
+    opts: &BootOptions,
+) -> Vec<String> {
+    let fw = p(&dir.join(firmware));
+    let mut a: Vec<String> = match tee {
+        "snp" => vec![
+            "-accel".into(),
+            "kvm".into(),
+            "-machine".into(),
+            "q35,confidential-guest-support=sev0,memory-backend=ram0".into(),
+            "-cpu".into(),
+            opts.snp_cpu.clone(),
+            "-object".into(),
+            format!(
+                "memory-backend-memfd,id=ram0,size={}M,share=true",
+                opts.memory_mib
+            ),
+            "-object".into(),
+            "sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=1,kernel-hashes=on".into(),
+            "-bios".into(),
+            fw,
+        ],
+        _ => vec![
+            "-accel".into(),
+            "kvm".into(),
+            "-machine".into(),
+            "q35,kernel-irqchip=split,confidential-guest-support=tdx0".into(),
+            "-cpu".into(),
+            "host".into(),
+            "-object".into(),
+            "tdx-guest,id=tdx0".into(),
+            "-bios".into(),
+            fw,
+        ],
+    };
+    a.extend(common(dir, cmdline, opts, "vmlinuz"));
+    a
+}
+
+/// Quotes a command line for display in a POSIX shell.
+pub fn shell_quote(program: &str, args: &[String]) -> String {
+    std::iter::once(program)
+        .chain(args.iter().map(String::as_str))
+        .map(|s| {
+            if !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./,=:+@%".contains(c))
+            {
+                s.to_string()
+            } else {
+                format!("'{}'", s.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_boot_uses_the_exact_artifacts() {
+        let opts = BootOptions {
+            net: Some("user,hostfwd=tcp::18545-:8545".into()),
+            ..BootOptions::default()
+        };
+        let a = plain(
+            Path::new("/img"),
+            "console=ttyS0 a=b",
+            Path::new("/fw/OVMF.fd"),
+            &opts,
+        );
+        let s = shell_quote("qemu-system-x86_64", &a);
+        assert!(s.contains("-accel tcg"));
+        assert!(s.contains("-bios /fw/OVMF.fd"));
+        assert!(s.contains(
+            "-kernel /img/vmlinuz -initrd /img/initrd.cpio.zst -append 'console=ttyS0 a=b'"
+        ));
+        assert!(s.contains("-netdev user,hostfwd=tcp::18545-:8545,id=net0"));
+    }
+
+    #[test]
+    fn confidential_lines() {
+        let o = BootOptions::default();
+        let snp = shell_quote(
+            "q",
+            &confidential("snp", Path::new("/i"), "c", "OVMF.amdsev.fd", &o),
+        );
+        assert!(
+            snp.contains("sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=1,kernel-hashes=on")
+        );
+        assert!(snp.contains("-bios /i/OVMF.amdsev.fd"));
+        let tdx = shell_quote(
+            "q",
+            &confidential("tdx", Path::new("/i"), "c", "OVMF.fd", &o),
+        );
+        assert!(tdx.contains("tdx-guest,id=tdx0"));
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(
+            shell_quote("a", &["it's".into(), "".into()]),
+            "a 'it'\\''s' ''"
+        );
+    }
+}

@@ -1,0 +1,57 @@
+//! The manifest's measurements agree with independent tools run on the same
+//! artifacts: `sev-snp-measure` 0.0.13 (PyPI) for the SNP launch digests.
+
+use aether_qemu_tests::{any_kernel, build_or_skip, measure_payload};
+use std::process::Command;
+
+#[test]
+fn snp_digests_equal_sev_snp_measure() {
+    let Some(tool) = aether_testkit::sev_snp_measure() else {
+        return;
+    };
+    let (Some(kernel), Some(payload)) = (any_kernel(), measure_payload()) else {
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    // The SNP profile's firmware: images/firmware/build-ovmf-amdsev (cached).
+    let Some(dir) = build_or_skip("smoke", "snp", out.path(), &kernel, Some(&payload), None) else {
+        return;
+    };
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let shapes = manifest["measurements"]["snp"].as_array().unwrap();
+    assert!(!shapes.is_empty());
+    let cmdline = std::fs::read_to_string(dir.join("cmdline")).unwrap();
+    // First, last and one in the middle: each call of the Python tool takes a second.
+    for shape in [
+        &shapes[0],
+        &shapes[shapes.len() / 2],
+        &shapes[shapes.len() - 1],
+    ] {
+        let o = Command::new(&tool)
+            .args(["--mode", "snp", "--vcpus"])
+            .arg(shape["vcpus"].as_u64().unwrap().to_string())
+            .args(["--vcpu-type", shape["cpu"].as_str().unwrap()])
+            .args(["--vmm-type", shape["vmm"].as_str().unwrap()])
+            .args([
+                "--guest-features",
+                shape["guest_features"].as_str().unwrap(),
+            ])
+            .arg("--ovmf")
+            .arg(dir.join("OVMF.amdsev.fd"))
+            .arg("--kernel")
+            .arg(dir.join("vmlinuz"))
+            .arg("--initrd")
+            .arg(dir.join("initrd.cpio.zst"))
+            .args(["--append", &cmdline])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let theirs = String::from_utf8_lossy(&o.stdout).trim().to_string();
+        assert_eq!(
+            shape["launch_digest"].as_str().unwrap(),
+            theirs,
+            "shape {shape}"
+        );
+    }
+}

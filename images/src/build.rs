@@ -389,6 +389,13 @@ impl Builder {
             uki.len(),
             t.elapsed()
         ));
+        let t = Instant::now();
+        let disk_name = format!("{image}.disk.raw");
+        let disk_len = crate::disk::write_esp_disk(&uki, &dir.join(&disk_name))?;
+        progress(format!(
+            "disk: {disk_name} {disk_len} bytes, GPT + ESP with the UKI as \\EFI\\BOOT\\BOOTX64.EFI ({:.1?})",
+            t.elapsed()
+        ));
 
         let t = Instant::now();
         let (snp, tdx) = match (&profile.snp, &profile.tdx) {
@@ -428,6 +435,7 @@ impl Builder {
             "initrd.cpio.zst",
             "cmdline",
             uki_name.as_str(),
+            disk_name.as_str(),
             profile.firmware.file.as_str(),
         ] {
             artifacts.insert(file.to_string(), sha256_hex(&read(&dir.join(file))?));
@@ -440,6 +448,7 @@ impl Builder {
             cmdline: def.cmdline.clone(),
             firmware: profile.firmware.file.clone(),
             uki: uki_name,
+            disk: disk_name,
             ready: def.ready.clone(),
             artifacts,
             inputs: BTreeMap::from([

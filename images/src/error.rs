@@ -38,6 +38,12 @@ pub enum Error {
         /// Exit status and stderr tail.
         reason: String,
     },
+    /// Writing or reading the GPT disk image failed.
+    #[error("disk image: {reason}")]
+    Disk {
+        /// What failed.
+        reason: String,
+    },
     /// A PE/COFF image (stub, kernel, UKI) is malformed or unexpected.
     #[error("PE image {what}: {reason}")]
     Pe {

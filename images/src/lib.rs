@@ -4,7 +4,8 @@
 //! line) built for one TEE profile (`images/defs/tee/<tee>.toml`: firmware and
 //! the VM shapes to measure). [`build::Builder::build`] writes
 //! `images/out/<name>-<tee>/` with `vmlinuz`, `initrd.cpio.zst`, `cmdline`,
-//! `<name>-<tee>.efi` (UKI), the firmware and `manifest.json`
+//! `<name>-<tee>.efi` (UKI), `<name>-<tee>.disk.raw` (GPT disk with an ESP
+//! holding the UKI, [`disk`]), the firmware and `manifest.json`
 //! ([`manifest`]). Every byte is a function of the pinned inputs: the newc
 //! archive is sorted with zero timestamps and owners ([`cpio`]), zstd runs at
 //! a fixed level on one thread, the UKI's PE timestamp is zeroed and its
@@ -15,6 +16,7 @@
 pub mod build;
 pub mod cpio;
 pub mod defs;
+pub mod disk;
 pub mod error;
 pub mod manifest;
 pub mod measure;

@@ -63,6 +63,10 @@ enum Cmd {
         /// Run the real SEV-SNP / TDX launch (needs the hardware and KVM).
         #[arg(long)]
         confidential: bool,
+        /// Boot the GPT disk image (UKI on its ESP) through the firmware, as a
+        /// cloud does, instead of passing kernel, initrd and command line.
+        #[arg(long, conflicts_with = "confidential")]
+        disk: bool,
         /// Generic firmware for the plain boot (default: pinned ovmf-trixie.fd).
         #[arg(long)]
         firmware: Option<PathBuf>,
@@ -145,6 +149,7 @@ fn run() -> aether_image::Result<()> {
             memory,
             net,
             confidential,
+            disk,
             firmware,
             tpm_socket,
             snp_cpu,
@@ -158,6 +163,7 @@ fn run() -> aether_image::Result<()> {
                 net: (net != "none").then_some(net),
                 tpm_socket,
                 snp_cpu,
+                disk: disk.then(|| info.disk.clone()),
             };
             let args = if confidential {
                 qemu::confidential(&info.tee, &dir, &info.cmdline, &info.firmware, &opts)

@@ -7,6 +7,7 @@
 //!   "cmdline": "console=ttyS0 …",          // exactly the bytes of the `cmdline` file
 //!   "firmware": "OVMF.amdsev.fd",          // file name in the directory
 //!   "uki": "validator-snp.efi",
+//!   "disk": "validator-snp.disk.raw",
 //!   "ready": {"console": "…", "tcp_port": 8545},
 //!   "artifacts": {"vmlinuz": "<sha256>", "initrd.cpio.zst": "…", "cmdline": "…", "validator-snp.efi": "…", "OVMF.amdsev.fd": "…"},
 //!   "inputs": {"init": "<sha256>", "payload": "…", "stub": "…"},
@@ -69,6 +70,8 @@ pub struct Manifest {
     pub firmware: String,
     /// UKI file name.
     pub uki: String,
+    /// File name of the GPT disk image whose ESP holds the UKI.
+    pub disk: String,
     /// Readiness signals.
     pub ready: Option<ReadyDef>,
     /// sha256 of every artifact, by file name.
@@ -102,6 +105,8 @@ pub struct BootInfo {
     pub firmware: String,
     /// The command line.
     pub cmdline: String,
+    /// The GPT disk image's file name.
+    pub disk: String,
 }
 
 /// Reads a manifest and checks every artifact's sha256.
@@ -124,6 +129,7 @@ pub fn load_and_verify(dir: &Path) -> Result<BootInfo> {
         tee: field("tee")?,
         firmware: field("firmware")?,
         cmdline: field("cmdline")?,
+        disk: field("disk")?,
     };
     let artifacts = v
         .get("artifacts")

@@ -17,6 +17,10 @@ pub struct BootOptions {
     pub tpm_socket: Option<String>,
     /// CPU model of a confidential SNP launch (must be one of the measured shapes).
     pub snp_cpu: String,
+    /// Boot this disk image of the directory (the GPT disk with the UKI)
+    /// through the firmware instead of passing kernel, initrd and command
+    /// line (plain boots only).
+    pub disk: Option<String>,
 }
 
 impl Default for BootOptions {
@@ -27,6 +31,7 @@ impl Default for BootOptions {
             net: Some("user".into()),
             tpm_socket: None,
             snp_cpu: "EPYC-v4".into(),
+            disk: None,
         }
     }
 }
@@ -41,12 +46,6 @@ fn common(dir: &Path, cmdline: &str, opts: &BootOptions, kernel: &str) -> Vec<St
         opts.vcpus.to_string(),
         "-m".into(),
         format!("{}M", opts.memory_mib),
-        "-kernel".into(),
-        p(&dir.join(kernel)),
-        "-initrd".into(),
-        p(&dir.join("initrd.cpio.zst")),
-        "-append".into(),
-        cmdline.to_string(),
         "-nodefaults".into(),
         "-display".into(),
         "none".into(),
@@ -56,6 +55,23 @@ fn common(dir: &Path, cmdline: &str, opts: &BootOptions, kernel: &str) -> Vec<St
         "-device".into(),
         "virtio-rng-pci".into(),
     ];
+    match &opts.disk {
+        Some(disk) => a.extend([
+            "-drive".into(),
+            format!(
+                "file={},if=virtio,format=raw,snapshot=on",
+                p(&dir.join(disk))
+            ),
+        ]),
+        None => a.extend([
+            "-kernel".into(),
+            p(&dir.join(kernel)),
+            "-initrd".into(),
+            p(&dir.join("initrd.cpio.zst")),
+            "-append".into(),
+            cmdline.to_string(),
+        ]),
+    }
     if let Some(net) = &opts.net {
         a.push("-netdev".into());
         a.push(format!("{net},id=net0"));
@@ -178,6 +194,22 @@ mod tests {
             "-kernel /img/vmlinuz -initrd /img/initrd.cpio.zst -append 'console=ttyS0 a=b'"
         ));
         assert!(s.contains("-netdev user,hostfwd=tcp::18545-:8545,id=net0"));
+        // From the disk: the firmware finds the UKI; no kernel arguments.
+        let disk = BootOptions {
+            disk: Some("v-snp.disk.raw".into()),
+            ..opts
+        };
+        let s = shell_quote(
+            "qemu-system-x86_64",
+            &plain(
+                Path::new("/img"),
+                "console=ttyS0",
+                Path::new("/fw/OVMF.fd"),
+                &disk,
+            ),
+        );
+        assert!(s.contains("-drive file=/img/v-snp.disk.raw,if=virtio,format=raw,snapshot=on"));
+        assert!(!s.contains("-kernel") && !s.contains("-append") && !s.contains("-initrd"));
     }
 
     #[test]

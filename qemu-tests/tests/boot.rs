@@ -189,26 +189,77 @@ fn validator_rpc_answers_and_blocks_advance() {
 /// with OVMF and swtpm produces (aether-init prints them from sysfs).
 #[test]
 fn uki_pcrs_match_the_manifest() {
-    if !have_qemu() || !have_swtpm() {
-        return;
-    }
-    let (Some(kernel), Some(payload), Some(fw)) = (any_kernel(), measure_payload(), generic_ovmf())
-    else {
+    let Some((_out, dir, fw)) = smoke_uki_image() else {
         return;
     };
-    let out = tempfile::tempdir().unwrap();
-    let Some(dir) = build_or_skip("smoke", "tdx", out.path(), &kernel, Some(&payload), None) else {
-        return;
-    };
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
-    let tpm = &manifest["measurements"]["tpm"];
+    let uki = dir.join("smoke-tdx.efi").display().to_string();
+    let (got4, got11) = boot_with_swtpm(&fw, &["-kernel".into(), uki]);
+    let tpm = manifest_tpm(&dir);
     let want11 = tpm["pcr11"]["sha256"].as_str().unwrap().to_string();
     let want4 = tpm["pcr4_qemu_direct"]["sha256"]
         .as_str()
         .unwrap()
         .to_string();
+    assert!(
+        got11.ends_with(&format!("pcr11 sha256={want11}")),
+        "PCR11: booted {got11}, predicted {want11}"
+    );
+    assert!(
+        got4.ends_with(&format!("pcr4 sha256={want4}")),
+        "PCR4: booted {got4}, predicted {want4}"
+    );
+}
 
+/// The GPT disk image boots through OVMF's removable-media path (the UKI
+/// at \EFI\BOOT\BOOTX64.EFI of its ESP), and PCR 4 and 11 equal the
+/// manifest's boot-option prediction.
+#[test]
+fn disk_image_boots_and_its_pcrs_match_the_manifest() {
+    let Some((_out, dir, fw)) = smoke_uki_image() else {
+        return;
+    };
+    let disk = dir.join("smoke-tdx.disk.raw");
+    let drive = format!("file={},if=virtio,format=raw,snapshot=on", disk.display());
+    let (got4, got11) = boot_with_swtpm(&fw, &["-drive".into(), drive]);
+    let tpm = manifest_tpm(&dir);
+    let want11 = tpm["pcr11"]["sha256"].as_str().unwrap().to_string();
+    let want4 = tpm["pcr4_boot_option"]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        got11.ends_with(&format!("pcr11 sha256={want11}")),
+        "PCR11 (disk boot): booted {got11}, predicted {want11}"
+    );
+    assert!(
+        got4.ends_with(&format!("pcr4 sha256={want4}")),
+        "PCR4 (disk boot): booted {got4}, predicted {want4}"
+    );
+}
+
+/// The smoke image (stand-in payload) for the TPM tests, with the generic OVMF.
+fn smoke_uki_image() -> Option<(tempfile::TempDir, std::path::PathBuf, std::path::PathBuf)> {
+    if !have_qemu() || !have_swtpm() {
+        return None;
+    }
+    let (Some(kernel), Some(payload), Some(fw)) = (any_kernel(), measure_payload(), generic_ovmf())
+    else {
+        return None;
+    };
+    let out = tempfile::tempdir().unwrap();
+    let dir = build_or_skip("smoke", "tdx", out.path(), &kernel, Some(&payload), None)?;
+    Some((out, dir, fw))
+}
+
+fn manifest_tpm(dir: &Path) -> serde_json::Value {
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    manifest["measurements"]["tpm"].clone()
+}
+
+/// Boots OVMF with a swtpm TPM 2.0 (CRB) and `boot` (a `-kernel` or a
+/// `-drive`); returns the console lines where aether-init prints PCR 4 and 11.
+fn boot_with_swtpm(fw: &Path, boot: &[String]) -> (String, String) {
     let state = tempfile::tempdir().unwrap();
     let sock = state.path().join("swtpm.sock");
     let mut swtpm = std::process::Command::new("swtpm")
@@ -245,10 +296,9 @@ fn uki_pcrs_match_the_manifest() {
     ]
     .iter()
     .map(|s| s.to_string())
+    .chain([fw.display().to_string()])
+    .chain(boot.iter().cloned())
     .chain([
-        fw.display().to_string(),
-        "-kernel".into(),
-        dir.join("smoke-tdx.efi").display().to_string(),
         "-chardev".into(),
         format!("socket,id=chrtpm,path={}", sock.display()),
         "-tpmdev".into(),
@@ -263,12 +313,5 @@ fn uki_pcrs_match_the_manifest() {
     drop(vm);
     let _ = swtpm.kill();
     let _ = swtpm.wait();
-    assert!(
-        got11.ends_with(&format!("pcr11 sha256={want11}")),
-        "PCR11: booted {got11}, predicted {want11}"
-    );
-    assert!(
-        got4.ends_with(&format!("pcr4 sha256={want4}")),
-        "PCR4: booted {got4}, predicted {want4}"
-    );
+    (got4, got11)
 }

@@ -37,6 +37,7 @@ fn image_builds_are_bit_for_bit_reproducible() {
             "cmdline",
             "initrd.cpio.zst",
             "manifest.json",
+            "smoke-tdx.disk.raw",
             "smoke-tdx.efi",
             "vmlinuz"
         ]

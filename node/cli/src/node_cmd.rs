@@ -45,13 +45,7 @@ fn usage(e: impl std::fmt::Display) -> CliError {
 
 fn build_config(args: &Args) -> Result<NodeConfig, CliError> {
     let mut file = match &args.config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?;
-            let parsed: aether_node::config::ConfigFile =
-                toml_from_str(&text).map_err(|e| usage(format!("{}: {e}", path.display())))?;
-            parsed
-        }
+        Some(path) => aether_node::config::ConfigFile::read(path).map_err(usage)?,
         None => aether_node::config::ConfigFile::default(),
     };
     if let Some(d) = &args.data_dir {
@@ -79,10 +73,6 @@ fn build_config(args: &Args) -> Result<NodeConfig, CliError> {
         .and_then(|p| p.parent().map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from("."));
     NodeConfig::from_parsed(file, &base, args.dev).map_err(usage)
-}
-
-fn toml_from_str<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
-    aether_node::config::parse_toml(text)
 }
 
 pub(crate) fn run(args: Args) -> Result<(), CliError> {

@@ -372,17 +372,11 @@ impl ChainReader for NodeChain {
 
     fn balance(&self, address: &Address) -> Result<AddressBalance, BackendError> {
         let height = self.height();
-        let utxos = self.store.utxos_by_address(address).map_err(backend)?;
-        let mut value = Value::default();
-        for (_, out) in &utxos {
-            value
-                .checked_add_assign(&out.value)
-                .map_err(|e| BackendError::new(format!("balance overflow: {e}")))?;
-        }
+        let (value, utxo_count) = self.store.balance_and_count(address).map_err(backend)?;
         Ok(AddressBalance {
             height,
             value,
-            utxo_count: utxos.len() as u64,
+            utxo_count,
         })
     }
 

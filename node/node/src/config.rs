@@ -70,6 +70,19 @@ pub struct ConfigFile {
     pub genesis: GenesisSection,
 }
 
+impl ConfigFile {
+    /// Reads and parses a configuration file (not yet validated: see
+    /// [`NodeConfig::from_parsed`]).
+    pub fn read(path: &Path) -> Result<ConfigFile, NodeError> {
+        let text = std::fs::read_to_string(path).map_err(|e| NodeError::Config {
+            reason: format!("cannot read {}: {e}", path.display()),
+        })?;
+        parse_toml(&text).map_err(|e| NodeError::Config {
+            reason: format!("{}: {e}", path.display()),
+        })
+    }
+}
+
 /// `[mempool]`.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -166,14 +179,8 @@ impl NodeConfig {
     /// configuration (dev genesis and validator unless the file overrides
     /// them); otherwise the file must name the validator key.
     pub fn from_file(path: &Path, dev: bool) -> Result<NodeConfig, NodeError> {
-        let text = std::fs::read_to_string(path).map_err(|e| NodeError::Config {
-            reason: format!("cannot read {}: {e}", path.display()),
-        })?;
-        let file: ConfigFile = parse_toml(&text).map_err(|e| NodeError::Config {
-            reason: format!("{}: {e}", path.display()),
-        })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        NodeConfig::from_parsed(file, base, dev)
+        NodeConfig::from_parsed(ConfigFile::read(path)?, base, dev)
     }
 
     /// Validates a parsed file; relative paths are resolved against `base`.
@@ -302,7 +309,7 @@ impl NodeConfig {
 }
 
 /// Parses TOML text into `T` (the node's configuration format).
-pub fn parse_toml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+fn parse_toml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
     toml::from_str(text).map_err(|e| e.to_string())
 }
 

@@ -36,6 +36,13 @@ pub enum NodeError {
     /// The RPC server failed to start.
     #[error("rpc: {0}")]
     Rpc(#[from] aether_rpc::RpcError),
+    /// A background task (block production, a blocking storage call)
+    /// stopped or failed.
+    #[error("task: {reason}")]
+    Task {
+        /// What happened.
+        reason: String,
+    },
     /// A socket or file operation failed.
     #[error("{context}: {source}")]
     Io {

@@ -87,7 +87,7 @@ impl Genesis {
 
     /// The genesis id (see the module docs).
     pub fn id(&self) -> Digest {
-        tagged_hash(GENESIS_TAG, &[&borsh::to_vec(self).unwrap_or_default()])
+        tagged_hash(GENESIS_TAG, &[&encode(self)])
     }
 
     /// The pseudo-transaction id whose outputs are the allocations.

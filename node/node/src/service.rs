@@ -69,7 +69,7 @@ impl RunningNode {
         let db_path = config.db_path();
         let store = tokio::task::spawn_blocking(move || Store::open(db_path, options))
             .await
-            .map_err(|e| NodeError::Config {
+            .map_err(|e| NodeError::Task {
                 reason: format!("store open task failed: {e}"),
             })??;
         let metrics = Arc::new(NodeMetrics::new());
@@ -147,10 +147,10 @@ impl RunningNode {
     pub async fn failed(&mut self) -> NodeError {
         match (&mut self.producer).await {
             Ok(Err(e)) => e,
-            Ok(Ok(())) => NodeError::Config {
+            Ok(Ok(())) => NodeError::Task {
                 reason: "block production stopped".into(),
             },
-            Err(e) => NodeError::Config {
+            Err(e) => NodeError::Task {
                 reason: format!("block production task failed: {e}"),
             },
         }
@@ -173,7 +173,7 @@ impl RunningNode {
         let chain = Arc::clone(&self.chain);
         tokio::task::spawn_blocking(move || chain.store().flush())
             .await
-            .map_err(|e| NodeError::Config {
+            .map_err(|e| NodeError::Task {
                 reason: format!("flush task failed: {e}"),
             })??;
         tracing::info!(height = self.chain.height(), "node stopped");
@@ -197,7 +197,7 @@ async fn produce_loop(
         let c = Arc::clone(&chain);
         let produced = tokio::task::spawn_blocking(move || c.produce_block(now_ms()))
             .await
-            .map_err(|e| NodeError::Config {
+            .map_err(|e| NodeError::Task {
                 reason: format!("block production task failed: {e}"),
             })?;
         match produced {

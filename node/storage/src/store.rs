@@ -1038,13 +1038,19 @@ impl Store {
 
     /// Total value (AIC and assets) of the unspent outputs of `address`.
     pub fn balance(&self, address: &Address) -> Result<Value> {
+        Ok(self.balance_and_count(address)?.0)
+    }
+
+    /// [`Store::balance`] and the number of unspent outputs it sums.
+    pub fn balance_and_count(&self, address: &Address) -> Result<(Value, u64)> {
+        let utxos = self.utxos_by_address(address)?;
         let mut total = Value::default();
-        for (_, output) in self.utxos_by_address(address)? {
+        for (_, output) in &utxos {
             total
                 .checked_add_assign(&output.value)
                 .map_err(|_| Error::ValueOverflow)?;
         }
-        Ok(total)
+        Ok((total, utxos.len() as u64))
     }
 
     /// Inclusion (unspent) or exclusion (spent, never created) proof of

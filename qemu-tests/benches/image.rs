@@ -9,7 +9,9 @@
 
 use aether_image::build::fetch_input;
 use aether_image::qemu::{BootOptions, plain};
-use aether_qemu_tests::{Vm, build_or_skip, free_port, project_kernel, root, static_binaries};
+use aether_qemu_tests::{
+    Vm, build_or_skip, free_port, json_rpc_within, project_kernel, root, static_binaries,
+};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -19,25 +21,6 @@ fn mb(path: &Path) -> f64 {
     std::fs::metadata(path)
         .map(|m| m.len() as f64 / 1e6)
         .unwrap_or(f64::NAN)
-}
-
-/// One `aether_status` over the forwarded port with a 300 ms budget.
-fn status_quick(port: u16) -> Option<u64> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_millis(300))).ok()?;
-    let body = r#"{"jsonrpc":"2.0","id":1,"method":"aether_status","params":[]}"#;
-    write!(
-        s,
-        "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .ok()?;
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).ok()?;
-    let (_, json) = resp.split_once("\r\n\r\n")?;
-    let v: serde_json::Value = serde_json::from_str(json).ok()?;
-    v["result"]["height"].as_u64()
 }
 
 fn main() {
@@ -77,11 +60,19 @@ fn main() {
     let to_init = t.elapsed();
     vm.wait_for("JSON-RPC listening", BOOT);
     let to_listen = t.elapsed();
-    // QEMU's user network accepts the host side of a forwarded connection at
-    // once and holds it while the guest is not listening: poll with a short
-    // read timeout so that one early attempt does not stall the measurement.
+    // A short read timeout, so that one early attempt does not stall the
+    // measurement (see `json_rpc_within`).
     let deadline = Instant::now() + BOOT;
-    while status_quick(port).is_none() {
+    let answered = || {
+        json_rpc_within(
+            port,
+            "aether_status",
+            serde_json::json!([]),
+            Duration::from_millis(300),
+        )
+        .is_ok_and(|v| v["result"]["height"].is_u64())
+    };
+    while !answered() {
         if Instant::now() > deadline {
             vm.fail("RPC never answered");
         }

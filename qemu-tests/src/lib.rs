@@ -286,11 +286,23 @@ pub fn json_rpc(
     method: &str,
     params: serde_json::Value,
 ) -> std::io::Result<serde_json::Value> {
+    json_rpc_within(port, method, params, Duration::from_secs(10))
+}
+
+/// [`json_rpc`] waiting at most `timeout` for the answer. QEMU's user
+/// network accepts the host side of a forwarded connection at once and holds
+/// it while nothing listens in the guest: pollers use a short timeout.
+pub fn json_rpc_within(
+    port: u16,
+    method: &str,
+    params: serde_json::Value,
+    timeout: Duration,
+) -> std::io::Result<serde_json::Value> {
     use std::io::{Read, Write};
     let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
         .to_string();
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    s.set_read_timeout(Some(timeout))?;
     write!(
         s,
         "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",

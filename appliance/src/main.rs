@@ -13,9 +13,10 @@ use rustix::process::{Pid, Signal, WaitOptions};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::Ipv4Addr;
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 const SEALING_KEY_FILE: &str = "/run/aether/sealing.key";
@@ -367,7 +368,9 @@ fn setup_sealing_key(purpose: &str) {
 
 // ---- payload supervision -------------------------------------------------
 
-fn stream(name: String, src: impl Read + Send + 'static) {
+/// Copies the payload's output to the console, a line at a time with the
+/// payload's prefix; the thread ends at end of file.
+fn stream(name: String, src: impl Read + Send + 'static) -> JoinHandle<()> {
     std::thread::spawn(move || {
         let mut reader = BufReader::new(src);
         let mut line = Vec::new();
@@ -382,10 +385,34 @@ fn stream(name: String, src: impl Read + Send + 'static) {
                 }
             }
         }
-    });
+    })
 }
 
-fn spawn(cfg: &ApplianceConfig, subst: &Substitutions) -> std::io::Result<Child> {
+/// How long the supervisor waits, after the payload exited, for the rest of
+/// its output to reach the console before it reports the exit; a process the
+/// payload left behind may keep the pipes open, so the wait is bounded.
+const DRAIN_GRACE: Duration = Duration::from_secs(2);
+
+/// A started payload: its process and the threads copying its output.
+struct Running {
+    pid: Pid,
+    started: Instant,
+    streams: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Waits (at most [`DRAIN_GRACE`]) until the output threads have copied
+    /// everything the payload wrote, so that the console shows its last
+    /// lines before the supervisor's report of its exit.
+    fn drain(self) {
+        let deadline = Instant::now() + DRAIN_GRACE;
+        while Instant::now() < deadline && !self.streams.iter().all(JoinHandle::is_finished) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+fn spawn(cfg: &ApplianceConfig, subst: &Substitutions) -> std::io::Result<Running> {
     let mut child = Command::new(&cfg.payload.path)
         .args(cfg.args(subst))
         .env_clear()
@@ -395,13 +422,18 @@ fn spawn(cfg: &ApplianceConfig, subst: &Substitutions) -> std::io::Result<Child>
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()?;
+    let mut streams = Vec::new();
     if let Some(out) = child.stdout.take() {
-        stream(cfg.payload.name.clone(), out);
+        streams.push(stream(cfg.payload.name.clone(), out));
     }
     if let Some(err) = child.stderr.take() {
-        stream(cfg.payload.name.clone(), err);
+        streams.push(stream(cfg.payload.name.clone(), err));
     }
-    Ok(child)
+    Ok(Running {
+        pid: Pid::from_child(&child),
+        started: Instant::now(),
+        streams,
+    })
 }
 
 /// Reaps every exited child; returns the exit status of `watched` if it was among them.
@@ -444,19 +476,22 @@ fn stop(pid: Pid) {
 
 fn supervise(cfg: &ApplianceConfig, subst: &Substitutions, term: &AtomicBool) -> ! {
     let mut policy = RestartPolicy::new(cfg.restart);
-    let mut running: Option<(Pid, Instant)> = None;
+    let mut running: Option<Running> = None;
     let mut start_at = Some(Instant::now());
     loop {
-        let exited = reap(running.map(|(pid, _)| pid));
+        let exited = reap(running.as_ref().map(|r| r.pid));
         if term.load(Ordering::SeqCst) {
-            if let Some((pid, _)) = running {
-                stop(pid);
+            if let Some(r) = running.take() {
+                stop(r.pid);
+                r.drain();
             }
             power_off("SIGTERM received");
         }
-        if let (Some(status), Some((_, started))) = (exited, running) {
-            running = None;
-            let uptime = started.elapsed();
+        if let Some(status) = exited
+            && let Some(r) = running.take()
+        {
+            let uptime = r.started.elapsed();
+            r.drain();
             log(format!(
                 "payload {} ended after {uptime:.1?}: {status}",
                 cfg.payload.name
@@ -480,16 +515,15 @@ fn supervise(cfg: &ApplianceConfig, subst: &Substitutions, term: &AtomicBool) ->
         {
             start_at = None;
             match spawn(cfg, subst) {
-                Ok(child) => {
-                    let pid = Pid::from_child(&child);
+                Ok(r) => {
                     log(format!(
                         "started {} (pid {}): {} {}",
                         cfg.payload.name,
-                        pid.as_raw_nonzero(),
+                        r.pid.as_raw_nonzero(),
                         cfg.payload.path,
                         cfg.args(subst).join(" ")
                     ));
-                    running = Some((pid, Instant::now()));
+                    running = Some(r);
                 }
                 Err(e) => {
                     log(format!("cannot start {}: {e}", cfg.payload.path));

@@ -75,8 +75,11 @@ fn common(dir: &Path, cmdline: &str, opts: &BootOptions, kernel: &str) -> Vec<St
     if let Some(net) = &opts.net {
         a.push("-netdev".into());
         a.push(format!("{net},id=net0"));
+        // No option ROM: the image boots directly and needs no PXE, and a
+        // ROM would be one more measured driver (PCR 2 / RTMR1) that depends
+        // on the host's QEMU package.
         a.push("-device".into());
-        a.push("virtio-net-pci,netdev=net0".into());
+        a.push("virtio-net-pci,netdev=net0,romfile=".into());
     }
     if let Some(sock) = &opts.tpm_socket {
         a.extend([
@@ -228,6 +231,9 @@ mod tests {
             &confidential("tdx", Path::new("/i"), "c", "OVMF.fd", &o),
         );
         assert!(tdx.contains("tdx-guest,id=tdx0"));
+        // No NIC option ROM: it would be measured into RTMR1 (PCR 2).
+        let args = confidential("tdx", Path::new("/i"), "c", "OVMF.fd", &o);
+        assert!(args.contains(&"virtio-net-pci,netdev=net0,romfile=".to_string()));
     }
 
     #[test]

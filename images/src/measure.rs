@@ -5,7 +5,7 @@
 use crate::defs::{SnpShapes, TdxShapes};
 use crate::error::{Error, Result};
 use aether_snp_launch::{CpuType, Kernel, LaunchInputs, Mode, VmmType};
-use aether_tdx_launch::{PageOrder, SetupHeaderPolicy, TdvfImage, compute_mrtd};
+use aether_tdx_launch::{PageOrder, TdvfImage, compute_mrtd};
 use serde::Serialize;
 
 fn merr(what: &str, e: impl std::fmt::Display) -> Error {
@@ -128,7 +128,7 @@ pub fn tdx(
             vcpus: None,
             acpi: None,
             page_order: PageOrder::SinglePass,
-            setup_header: SetupHeaderPolicy::QemuPatched,
+            setup_header: None,
         };
         let m = aether_tdx_launch::measure_launch(&inputs).map_err(|e| merr("tdx rtmr", e))?;
         let notes: Vec<String> = [&m.rtmrs[1], &m.rtmrs[2]]

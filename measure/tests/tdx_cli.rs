@@ -143,6 +143,16 @@ fn trixie_with_debian_kernel_computes_all_registers() {
         13
     );
     assert_eq!(v["firmware_profile"]["cc_measurement"], true);
+    // This firmware loads QEMU's etc/boot/kernel: by default the kernel is
+    // measured as the unmodified file; --setup-header overrides that.
+    assert_eq!(v["firmware_profile"]["reads_etc_boot_kernel"], true);
+    assert_eq!(v["kernel"]["setup_header"], "unmodified");
+    let mut patched = j.clone();
+    patched.extend(["--setup-header", "qemu-patched"]);
+    let vp: serde_json::Value = serde_json::from_slice(&run(&patched).stdout).unwrap();
+    assert_eq!(vp["kernel"]["setup_header"], "qemu-patched");
+    assert_ne!(vp["rtmr1"], v["rtmr1"]);
+    assert_eq!(vp["rtmr0"], v["rtmr0"]);
     // vCPU count disagreeing with the MADT is a computation error.
     let mut bad = base.to_vec();
     bad[12] = "3";

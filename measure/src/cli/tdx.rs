@@ -19,9 +19,11 @@ pub(crate) enum PageOrderArg {
 /// Whether QEMU rewrites the kernel's setup header.
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub(crate) enum SetupHeaderArg {
-    /// QEMU <= 10.1: boot-loader fields written (type_of_loader, cmd_line_ptr, ramdisk, heap).
+    /// From the firmware: unmodified when it loads QEMU's etc/boot/kernel (edk2 >= 2025.02; QEMU >= 10.0 provides it), else qemu-patched.
+    Auto,
+    /// Legacy fw_cfg items of QEMU <= 10.1: boot-loader fields written (type_of_loader, cmd_line_ptr, ramdisk, heap).
     QemuPatched,
-    /// QEMU >= 10.2: confidential guests get the kernel file unchanged.
+    /// The kernel file unchanged (etc/boot/kernel, or QEMU >= 10.2 for confidential guests).
     Unmodified,
 }
 
@@ -54,7 +56,7 @@ pub(crate) struct Args {
     #[arg(long, value_enum, default_value = "single")]
     page_order: PageOrderArg,
     /// Kernel setup-header handling of the QEMU version in use.
-    #[arg(long, value_enum, default_value = "qemu-patched")]
+    #[arg(long, value_enum, default_value = "auto")]
     setup_header: SetupHeaderArg,
     /// Print one JSON object (values, event logs, notes) instead of lines.
     #[arg(long)]
@@ -162,8 +164,9 @@ pub(crate) fn run(args: Args) -> ExitCode {
             PageOrderArg::TwoPass => PageOrder::TwoPass,
         },
         setup_header: match args.setup_header {
-            SetupHeaderArg::QemuPatched => SetupHeaderPolicy::QemuPatched,
-            SetupHeaderArg::Unmodified => SetupHeaderPolicy::Unmodified,
+            SetupHeaderArg::Auto => None,
+            SetupHeaderArg::QemuPatched => Some(SetupHeaderPolicy::QemuPatched),
+            SetupHeaderArg::Unmodified => Some(SetupHeaderPolicy::Unmodified),
         },
     };
     let m = match measure_launch(&inputs) {

@@ -2,10 +2,15 @@
 //!
 //! QEMU acts as the boot loader: `x86_load_linux()` reads the bzImage setup
 //! header and, for QEMU ≤ 10.1 even for TDX guests, writes the fields a boot
-//! loader owns before serving the image over fw_cfg (QEMU commit a7542a38f399,
-//! first in 10.2.0, stopped this for all confidential guests). OVMF's
-//! `LoadImage()` of that served image computes its Authenticode SHA-384 and
-//! logs it as `EV_EFI_BOOT_SERVICES_APPLICATION` into RTMR1.
+//! loader owns into the legacy fw_cfg setup/kernel items (QEMU commit
+//! a7542a38f399, first in 10.2.0, stopped this for all confidential guests).
+//! QEMU ≥ 10.0 also offers the file unchanged as the fw_cfg file
+//! `etc/boot/kernel`, which edk2 ≥ 2025.02 loads in preference to the legacy
+//! items. OVMF's `LoadImage()` of whichever image it fetched computes its
+//! Authenticode SHA-384 and logs it as `EV_EFI_BOOT_SERVICES_APPLICATION` into
+//! RTMR1. [`SetupHeaderPolicy::for_firmware`] picks the case from the
+//! firmware; a boot of the trixie OVMF under QEMU 10.0 with a TPM shows the
+//! unmodified file's digest in PCR 4 (`qemu-tests`, `boot::tdx_rtmr1_and_rtmr2_match_what_ovmf_measures`).
 //!
 //! The fields QEMU writes ([`SetupHeaderPolicy::QemuPatched`]):
 //!
@@ -39,15 +44,30 @@ const HDRS: u32 = 0x5372_6448;
 /// `XLF_CAN_BE_LOADED_ABOVE_4G` in `xloadflags`.
 const XLF_CAN_BE_LOADED_ABOVE_4G: u16 = 1 << 6;
 
-/// Whether the VMM rewrites the setup header before serving the kernel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+/// Whether the kernel the firmware loads carries QEMU's setup-header writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SetupHeaderPolicy {
-    /// QEMU ≤ 10.1: boot-loader fields written as in the module docs (default).
-    #[default]
+    /// The legacy fw_cfg items of QEMU ≤ 10.1: boot-loader fields written as
+    /// in the module docs. What a firmware without `etc/boot/` support (edk2
+    /// before 2025.02) loads, and any firmware under QEMU < 10.0.
     QemuPatched,
-    /// QEMU ≥ 10.2 with a confidential guest: the kernel file is served unchanged.
+    /// The kernel file unchanged: QEMU ≥ 10.0's `etc/boot/kernel` loaded by
+    /// edk2 ≥ 2025.02, or QEMU ≥ 10.2's legacy items for confidential guests.
     Unmodified,
+}
+
+impl SetupHeaderPolicy {
+    /// The case of an upstream QEMU that can launch TDX guests (≥ 10.1, so
+    /// it offers `etc/boot/kernel`) with this firmware: unmodified when the
+    /// firmware loads `etc/boot/` files, patched otherwise.
+    pub fn for_firmware(profile: &crate::TdvfProfile) -> Self {
+        if profile.reads_etc_boot_kernel {
+            SetupHeaderPolicy::Unmodified
+        } else {
+            SetupHeaderPolicy::QemuPatched
+        }
+    }
 }
 
 /// q35 RAM split: bytes of RAM mapped below 4 GiB for a VM of `memory` bytes

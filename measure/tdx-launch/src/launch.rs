@@ -85,8 +85,10 @@ pub struct LaunchInputs<'a> {
     pub acpi: Option<&'a AcpiBlobs>,
     /// MRTD page order.
     pub page_order: PageOrder,
-    /// Whether QEMU patches the kernel setup header.
-    pub setup_header: SetupHeaderPolicy,
+    /// Whether the kernel the firmware loads carries QEMU's setup-header
+    /// writes; `None`: decided from the firmware
+    /// ([`SetupHeaderPolicy::for_firmware`]).
+    pub setup_header: Option<SetupHeaderPolicy>,
 }
 
 /// One event of a predicted RTMR log.
@@ -326,20 +328,25 @@ pub fn measure_launch(inputs: &LaunchInputs<'_>) -> Result<TdxLaunchMeasurement>
     let image = TdvfImage::parse(inputs.firmware)?;
     let mrtd = compute_mrtd(&image, inputs.page_order)?;
 
+    let wants_rtmrs = inputs.kernel.is_some() || inputs.acpi.is_some();
+    let profile = wants_rtmrs.then(|| TdvfProfile::detect(inputs.firmware));
     let mut kernel_report = None;
     let mut served = None;
-    if let Some(kernel) = inputs.kernel {
+    if let (Some(kernel), Some(profile)) = (inputs.kernel, &profile) {
+        let policy = inputs
+            .setup_header
+            .unwrap_or_else(|| SetupHeaderPolicy::for_firmware(profile));
         let load = QemuKernelLoad {
             memory: inputs.memory,
             cmdline: inputs.cmdline,
             initrd_size: inputs.initrd.map(|i| i.len() as u64),
             acpi_data_size: QEMU_ACPI_DATA_SIZE,
         };
-        let k = served_kernel(kernel, &load, inputs.setup_header)?;
+        let k = served_kernel(kernel, &load, policy)?;
         let auth = authenticode_sha384(&k)?;
         kernel_report = Some(KernelReport {
             authenticode_sha384: auth,
-            setup_header: inputs.setup_header,
+            setup_header: policy,
             stub: EfiStubFeatures::detect(kernel),
         });
         served = Some(auth);
@@ -356,8 +363,7 @@ pub fn measure_launch(inputs: &LaunchInputs<'_>) -> Result<TdxLaunchMeasurement>
         )));
     }
 
-    let wants_rtmrs = inputs.kernel.is_some() || inputs.acpi.is_some();
-    if !wants_rtmrs {
+    let Some(profile) = profile else {
         let none =
             || PredictedRtmr::not_computed("needs --kernel (RTMR1/2) and --acpi-tables (RTMR0)");
         return Ok(TdxLaunchMeasurement {
@@ -367,8 +373,7 @@ pub fn measure_launch(inputs: &LaunchInputs<'_>) -> Result<TdxLaunchMeasurement>
             kernel: None,
             rtmrs: [none(), none(), none()],
         });
-    }
-    let profile = TdvfProfile::detect(inputs.firmware);
+    };
     let rtmrs = if profile.volumes_decompressed == 0 {
         let n = || {
             PredictedRtmr::not_computed(

@@ -6,7 +6,10 @@
 //! with `CC_MEASUREMENT_ENABLE` log the TD HOB, the CFV, variables, ACPI data
 //! and boot events; edk2 ≥ 2025.05 additionally measures fw_cfg items in
 //! SEC/PEI (tag "QEMU FW CFG"); edk2 ≥ 2025.08 puts `initrd=initrd ` before
-//! the command line instead of ` initrd=initrd` after it.
+//! the command line instead of ` initrd=initrd` after it; edk2 ≥ 2025.02
+//! loads the kernel from QEMU's fw_cfg file `etc/boot/kernel` when QEMU
+//! provides it (QEMU ≥ 10.0: the kernel file without QEMU's setup-header
+//! writes) and from the legacy, patched setup/kernel items otherwise.
 //!
 //! OVMF keeps its PEI and DXE volumes in one LZMA-compressed GUIDed section
 //! (GUID ee4e5898-3914-4259-9d6e-dc7bd79403cf). [`TdvfProfile::detect`]
@@ -44,6 +47,9 @@ pub struct TdvfProfile {
     pub measures_fw_cfg_items: bool,
     /// Placement of `initrd=initrd` in the kernel's load options, when found.
     pub initrd_option: Option<InitrdOptionPlacement>,
+    /// The build loads the kernel from fw_cfg `etc/boot/kernel` when present
+    /// (edk2 ≥ 2025.02), which QEMU ≥ 10.0 fills with the unpatched file.
+    pub reads_etc_boot_kernel: bool,
 }
 
 /// Bounded sink for the decompressor.
@@ -149,6 +155,7 @@ impl TdvfProfile {
             cc_measurement: any(TD_TCG2_DXE_FILE.bytes()),
             measures_fw_cfg_items: any(b"QEMU FW CFG\0"),
             initrd_option,
+            reads_etc_boot_kernel: any(b"etc/boot/\0"),
         }
     }
 }
@@ -175,5 +182,6 @@ mod tests {
         assert_eq!(p.volumes_decompressed, 0);
         assert!(!p.cc_measurement);
         assert_eq!(p.initrd_option, None);
+        assert!(!p.reads_etc_boot_kernel);
     }
 }

@@ -84,6 +84,8 @@ fn debian_metadata_and_profiles() {
     let pt = TdvfProfile::detect(&t);
     assert!(pt.cc_measurement && !pt.measures_fw_cfg_items, "{pt:?}");
     assert_eq!(pt.initrd_option, Some(InitrdOptionPlacement::Appended));
+    // edk2 2025.02 loads QEMU's unpatched etc/boot/kernel; 2022.11 does not.
+    assert!(pt.reads_etc_boot_kernel && !pb.reads_etc_boot_kernel);
 }
 
 #[test]

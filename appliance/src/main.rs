@@ -329,13 +329,20 @@ fn setup_network(net: &NetConfig) {
 // ---- TPM and sealing -----------------------------------------------------
 
 /// Prints the SHA-256 PCRs the UKI path predicts, when a TPM is present.
+/// Prints the boot-time PCRs 0-15 a TPM holds (SHA-256 and SHA-384 banks,
+/// those that were extended), so that a vTPM boot's measurements can be
+/// compared with the manifest's predictions from the console alone.
 fn report_tpm() {
-    for pcr in [4, 11] {
-        if let Ok(v) = std::fs::read_to_string(format!("/sys/class/tpm/tpm0/pcr-sha256/{pcr}")) {
-            log(format!(
-                "tpm: pcr{pcr} sha256={}",
-                v.trim().to_ascii_lowercase()
-            ));
+    for bank in ["sha256", "sha384"] {
+        for pcr in 0..16 {
+            let Ok(v) = std::fs::read_to_string(format!("/sys/class/tpm/tpm0/pcr-{bank}/{pcr}"))
+            else {
+                continue;
+            };
+            let v = v.trim().to_ascii_lowercase();
+            if v.bytes().any(|b| b != b'0') {
+                log(format!("tpm: pcr{pcr} {bank}={v}"));
+            }
         }
     }
 }

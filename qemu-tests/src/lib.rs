@@ -272,6 +272,90 @@ impl Drop for Vm {
     }
 }
 
+/// A software TPM 2.0 (`swtpm`) with the SHA-256 and SHA-384 PCR banks
+/// active, serving QEMU's `tpm-emulator` on a Unix socket; stopped on drop.
+pub struct Swtpm {
+    child: Child,
+    socket: PathBuf,
+    _state: tempfile::TempDir,
+}
+
+impl Swtpm {
+    /// Manufactures a fresh TPM state (`swtpm_setup`) and starts `swtpm`.
+    pub fn start() -> Swtpm {
+        let state = tempfile::tempdir().expect("swtpm state dir");
+        let setup = Command::new("swtpm_setup")
+            .args(["--tpm2", "--pcr-banks", "sha256,sha384", "--tpmstate"])
+            .arg(state.path())
+            .output()
+            .expect("run swtpm_setup");
+        assert!(
+            setup.status.success(),
+            "swtpm_setup failed: {}",
+            String::from_utf8_lossy(&setup.stderr)
+        );
+        let socket = state.path().join("swtpm.sock");
+        let child = Command::new("swtpm")
+            .args(["socket", "--tpm2", "--flags", "startup-clear", "--tpmstate"])
+            .arg(format!("dir={}", state.path().display()))
+            .arg("--ctrl")
+            .arg(format!("type=unixio,path={}", socket.display()))
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start swtpm");
+        let t = Instant::now();
+        while !socket.exists() && t.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(socket.exists(), "swtpm did not create {}", socket.display());
+        Swtpm {
+            child,
+            socket,
+            _state: state,
+        }
+    }
+
+    /// The control socket, for `BootOptions::tpm_socket`.
+    pub fn socket(&self) -> String {
+        self.socket.display().to_string()
+    }
+}
+
+impl Drop for Swtpm {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// PCR values by (index, bank), as `aether-init` prints them.
+pub type Pcrs = std::collections::BTreeMap<(u32, String), String>;
+
+/// Boots QEMU with `args` until `aether-init` has reported the TPM (it does
+/// so before the sealing step) and returns the PCRs it printed: those of
+/// PCRs 0-15 that were extended, in the SHA-256 and SHA-384 banks.
+pub fn boot_pcrs(args: &[String], timeout: Duration) -> Pcrs {
+    let mut vm = Vm::start(args);
+    vm.wait_for("aether-init: sealing:", timeout);
+    let mut pcrs = Pcrs::new();
+    for line in vm.console().lines() {
+        let Some(rest) = line.split_once("aether-init: tpm: pcr").map(|(_, r)| r) else {
+            continue;
+        };
+        let parsed = rest.split_once(' ').and_then(|(n, bv)| {
+            let (bank, value) = bv.split_once('=')?;
+            Some((n.parse::<u32>().ok()?, bank.to_string(), value.to_string()))
+        });
+        match parsed {
+            Some((n, bank, value)) => {
+                pcrs.insert((n, bank), value);
+            }
+            None => vm.fail(&format!("unreadable PCR line {line:?}")),
+        }
+    }
+    pcrs
+}
+
 /// A free TCP port on 127.0.0.1 (bound and released).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

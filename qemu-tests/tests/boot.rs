@@ -6,8 +6,8 @@
 use aether_image::build::fetch_input;
 use aether_image::qemu::{BootOptions, plain};
 use aether_qemu_tests::{
-    Vm, any_kernel, build_or_skip, free_port, have_qemu, have_swtpm, json_rpc, measure_payload,
-    project_kernel, root, static_binaries,
+    Pcrs, Swtpm, Vm, any_kernel, boot_pcrs, build_or_skip, free_port, have_qemu, have_swtpm,
+    json_rpc, measure_payload, project_kernel, root, static_binaries,
 };
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -86,6 +86,39 @@ fn smoke_image_supervises_and_powers_off() {
     assert_eq!(seen, expected, "console:\n{console}");
 }
 
+/// `validator-tdx` built with the project kernel and `aether-measure` as a
+/// stand-in payload (it runs before the node binary exists), and the generic
+/// OVMF to boot it with.
+struct StandIn {
+    out: tempfile::TempDir,
+    dir: std::path::PathBuf,
+    fw: std::path::PathBuf,
+    payload: std::path::PathBuf,
+}
+
+fn validator_with_stand_in() -> Option<StandIn> {
+    let (Some(kernel), Some(payload), Some(fw)) =
+        (project_kernel(), measure_payload(), generic_ovmf())
+    else {
+        return None;
+    };
+    let out = tempfile::tempdir().unwrap();
+    let dir = build_or_skip(
+        "validator",
+        "tdx",
+        out.path(),
+        &kernel,
+        Some(&payload),
+        None,
+    )?;
+    Some(StandIn {
+        out,
+        dir,
+        fw,
+        payload,
+    })
+}
+
 /// The validator image configures eth0 by DHCP (QEMU's user network) and
 /// starts its payload with the definition's arguments. Uses the project
 /// kernel (virtio-net built in) and a stand-in payload, so it runs before the
@@ -95,20 +128,10 @@ fn validator_image_gets_dhcp_and_starts_its_payload() {
     if !have_qemu() {
         return;
     }
-    let (Some(kernel), Some(payload), Some(fw)) =
-        (project_kernel(), measure_payload(), generic_ovmf())
+    let Some(StandIn {
+        out: _out, dir, fw, ..
+    }) = validator_with_stand_in()
     else {
-        return;
-    };
-    let out = tempfile::tempdir().unwrap();
-    let Some(dir) = build_or_skip(
-        "validator",
-        "tdx",
-        out.path(),
-        &kernel,
-        Some(&payload),
-        None,
-    ) else {
         return;
     };
     let mut vm = Vm::start(&boot_args(&dir, &fw, &BootOptions::default()));
@@ -208,21 +231,8 @@ fn uki_pcrs_match_the_manifest() {
         return;
     };
     let uki = dir.join("smoke-tdx.efi").display().to_string();
-    let (got4, got11) = boot_with_swtpm(&fw, &["-kernel".into(), uki]);
-    let tpm = manifest_tpm(&dir);
-    let want11 = tpm["pcr11"]["sha256"].as_str().unwrap().to_string();
-    let want4 = tpm["pcr4_qemu_direct"]["sha256"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert!(
-        got11.ends_with(&format!("pcr11 sha256={want11}")),
-        "PCR11: booted {got11}, predicted {want11}"
-    );
-    assert!(
-        got4.ends_with(&format!("pcr4 sha256={want4}")),
-        "PCR4: booted {got4}, predicted {want4}"
-    );
+    let pcrs = boot_with_swtpm(&fw, &["-kernel".into(), uki]);
+    assert_uki_pcrs(&pcrs, &dir, "pcr4_qemu_direct");
 }
 
 /// The GPT disk image boots through OVMF's removable-media path (the UKI
@@ -235,21 +245,8 @@ fn disk_image_boots_and_its_pcrs_match_the_manifest() {
     };
     let disk = dir.join("smoke-tdx.disk.raw");
     let drive = format!("file={},if=virtio,format=raw,snapshot=on", disk.display());
-    let (got4, got11) = boot_with_swtpm(&fw, &["-drive".into(), drive]);
-    let tpm = manifest_tpm(&dir);
-    let want11 = tpm["pcr11"]["sha256"].as_str().unwrap().to_string();
-    let want4 = tpm["pcr4_boot_option"]["sha256"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert!(
-        got11.ends_with(&format!("pcr11 sha256={want11}")),
-        "PCR11 (disk boot): booted {got11}, predicted {want11}"
-    );
-    assert!(
-        got4.ends_with(&format!("pcr4 sha256={want4}")),
-        "PCR4 (disk boot): booted {got4}, predicted {want4}"
-    );
+    let pcrs = boot_with_swtpm(&fw, &["-drive".into(), drive]);
+    assert_uki_pcrs(&pcrs, &dir, "pcr4_boot_option");
 }
 
 /// The smoke image (stand-in payload) for the TPM tests, with the generic OVMF.
@@ -266,28 +263,25 @@ fn smoke_uki_image() -> Option<(tempfile::TempDir, std::path::PathBuf, std::path
     Some((out, dir, fw))
 }
 
-fn manifest_tpm(dir: &Path) -> serde_json::Value {
+/// PCR 11 and PCR 4 (the manifest's `pcr4` prediction named `pcr4_key`) of
+/// a UKI boot equal the manifest.
+fn assert_uki_pcrs(pcrs: &Pcrs, dir: &Path, pcr4_key: &str) {
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
-    manifest["measurements"]["tpm"].clone()
+    let tpm = &manifest["measurements"]["tpm"];
+    for (pcr, want) in [(11, &tpm["pcr11"]), (4, &tpm[pcr4_key])] {
+        assert_eq!(
+            pcrs.get(&(pcr, "sha256".to_string())).map(String::as_str),
+            want["sha256"].as_str(),
+            "PCR{pcr}: booted vs predicted ({pcr4_key})"
+        );
+    }
 }
 
 /// Boots OVMF with a swtpm TPM 2.0 (CRB) and `boot` (a `-kernel` or a
-/// `-drive`); returns the console lines where aether-init prints PCR 4 and 11.
-fn boot_with_swtpm(fw: &Path, boot: &[String]) -> (String, String) {
-    let state = tempfile::tempdir().unwrap();
-    let sock = state.path().join("swtpm.sock");
-    let mut swtpm = std::process::Command::new("swtpm")
-        .args(["socket", "--tpm2", "--flags", "startup-clear", "--tpmstate"])
-        .arg(format!("dir={}", state.path().display()))
-        .arg("--ctrl")
-        .arg(format!("type=unixio,path={}", sock.display()))
-        .spawn()
-        .expect("swtpm");
-    let t = Instant::now();
-    while !sock.exists() && t.elapsed() < Duration::from_secs(10) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+/// `-drive`); returns the PCRs aether-init printed.
+fn boot_with_swtpm(fw: &Path, boot: &[String]) -> Pcrs {
+    let tpm = Swtpm::start();
     let args: Vec<String> = [
         "-accel",
         "tcg",
@@ -315,18 +309,134 @@ fn boot_with_swtpm(fw: &Path, boot: &[String]) -> (String, String) {
     .chain(boot.iter().cloned())
     .chain([
         "-chardev".into(),
-        format!("socket,id=chrtpm,path={}", sock.display()),
+        format!("socket,id=chrtpm,path={}", tpm.socket()),
         "-tpmdev".into(),
         "emulator,id=tpm0,chardev=chrtpm".into(),
         "-device".into(),
         "tpm-crb,tpmdev=tpm0".into(),
     ])
     .collect();
-    let mut vm = Vm::start(&args);
-    let got4 = vm.wait_for("tpm: pcr4 sha256=", BOOT);
-    let got11 = vm.wait_for("tpm: pcr11 sha256=", BOOT);
-    drop(vm);
-    let _ = swtpm.kill();
-    let _ = swtpm.wait();
-    (got4, got11)
+    boot_pcrs(&args, BOOT)
+}
+
+/// RTMR1 and RTMR2 of the manifest against what a real firmware measures.
+///
+/// No TDX host is at hand, but the generic OVMF measures the same events
+/// through a TPM when it has one, with the same digests in the SHA-384
+/// bank: TdTcg2Dxe maps PCR 2-6 to RTMR1 and PCR 8-15 to RTMR2 and writes one
+/// separator per RTMR where Tcg2Dxe writes one per PCR 0-7. So a direct boot
+/// of `validator-tdx` (its kernel, initrd and command line, the shape's
+/// memory size) with swtpm must show, in the SHA-384 bank:
+/// * PCR 2, 3, 6: only their separator (no option ROM or driver measured);
+/// * PCR 4: the kernel's Authenticode SHA-384 (as QEMU serves the patched
+///   kernel, computed by the firmware), "Calling EFI Application from Boot
+///   Option", separator;
+/// * PCR 5: separator, "Exit Boot Services Invocation", "Exit Boot Services
+///   Returned with Success";
+/// * PCR 9: the EFI stub's load-options and initrd events, which is exactly
+///   RTMR2 (PCR 8 and 10-15 untouched);
+///
+/// and the manifest's RTMR1 must be those same events folded in TDX order.
+#[test]
+fn tdx_rtmr1_and_rtmr2_match_what_ovmf_measures() {
+    use sha2::{Digest, Sha384};
+    if !have_qemu() || !have_swtpm() {
+        return;
+    }
+    let Some(StandIn {
+        out: _out,
+        dir,
+        fw,
+        payload: measure,
+    }) = validator_with_stand_in()
+    else {
+        return;
+    };
+    let info = aether_image::manifest::load_and_verify(&dir).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let opts = BootOptions::default();
+    let shape = manifest["measurements"]["tdx"]["shapes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["memory_mib"] == opts.memory_mib)
+        .unwrap_or_else(|| panic!("no TDX shape with {} MiB", opts.memory_mib))
+        .clone();
+    // The kernel's Authenticode digest as aether-measure reports it.
+    let report = std::process::Command::new(&measure)
+        .arg("tdx")
+        .arg("--firmware")
+        .arg(&fw)
+        .arg("--kernel")
+        .arg(dir.join("vmlinuz"))
+        .arg("--initrd")
+        .arg(dir.join("initrd.cpio.zst"))
+        .arg("--append")
+        .arg(&info.cmdline)
+        .arg("--memory")
+        .arg(opts.memory_mib.to_string())
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(report.status.success(), "{report:?}");
+    let report: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    let authenticode: [u8; 48] = hex::decode(
+        report["kernel"]["authenticode_sha384"]
+            .as_str()
+            .expect("authenticode_sha384"),
+    )
+    .unwrap()
+    .try_into()
+    .unwrap();
+
+    let tpm = Swtpm::start();
+    let opts = BootOptions {
+        tpm_socket: Some(tpm.socket()),
+        ..opts
+    };
+    let pcrs = boot_pcrs(&plain(&dir, &info.cmdline, &fw, &opts), BOOT);
+    drop(tpm);
+
+    let sha384 = |data: &[u8]| -> [u8; 48] { Sha384::digest(data).into() };
+    let fold = |events: &[[u8; 48]]| -> String {
+        hex::encode(events.iter().fold([0u8; 48], |acc, d| {
+            Sha384::new()
+                .chain_update(acc)
+                .chain_update(d)
+                .finalize()
+                .into()
+        }))
+    };
+    let separator = sha384(&[0; 4]);
+    let calling = sha384(b"Calling EFI Application from Boot Option");
+    let ebs = sha384(b"Exit Boot Services Invocation");
+    let ebs_ok = sha384(b"Exit Boot Services Returned with Success");
+    let pcr = |n: u32| pcrs.get(&(n, "sha384".to_string())).cloned();
+    assert!(
+        pcrs.keys().any(|(_, bank)| bank == "sha384"),
+        "no SHA-384 bank in the boot's PCRs: {pcrs:?}"
+    );
+    for n in [2, 3, 6] {
+        assert_eq!(pcr(n), Some(fold(&[separator])), "PCR{n} sha384");
+    }
+    assert_eq!(
+        pcr(4),
+        Some(fold(&[authenticode, calling, separator])),
+        "PCR4 sha384: the firmware's kernel Authenticode differs from aether-measure's"
+    );
+    assert_eq!(pcr(5), Some(fold(&[separator, ebs, ebs_ok])), "PCR5 sha384");
+    for n in [8, 10, 11, 12, 13, 14, 15] {
+        assert_eq!(pcr(n), None, "PCR{n} sha384 was extended");
+    }
+    assert_eq!(
+        pcr(9).as_deref(),
+        shape["rtmr2"].as_str(),
+        "RTMR2 (= PCR9 sha384 of the boot)"
+    );
+    assert_eq!(
+        shape["rtmr1"].as_str(),
+        Some(fold(&[authenticode, calling, separator, ebs, ebs_ok]).as_str()),
+        "RTMR1: the manifest vs the events verified above in TDX order"
+    );
 }

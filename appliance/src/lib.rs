@@ -14,8 +14,9 @@
 //! 5. derives the sealing key from the TEE where it can ([`seal`]);
 //! 6. starts the payload from `/etc/aether/appliance.toml` ([`config`]),
 //!    streams its output to the console with a prefix, restarts it with
-//!    back-off ([`restart`]) and powers the VM off when it keeps failing or on
-//!    `SIGTERM`; it reaps every orphan meanwhile.
+//!    back-off ([`restart`]) and powers the VM off when it keeps failing, on
+//!    `SIGTERM` or when the ACPI power button is pressed ([`input`]), after
+//!    stopping the payload with `SIGTERM`; it reaps every orphan meanwhile.
 //!
 //! Everything that decides (parsing, message encoding, restart policy, key
 //! derivation) lives in these modules and is unit-tested on the host; the
@@ -25,6 +26,7 @@ pub mod cmdline;
 pub mod config;
 pub mod dhcp;
 pub mod error;
+pub mod input;
 pub mod netlink;
 pub mod restart;
 pub mod seal;

@@ -7,7 +7,7 @@ use aether_appliance::cmdline::{self, BootParams, DataStore, NetConfig};
 use aether_appliance::config::{ApplianceConfig, Substitutions};
 use aether_appliance::restart::{Decision, RestartPolicy};
 use aether_appliance::seal::{self, HardwareKeySource, KeyOrigin, SnpGuestDevice, Tee};
-use aether_appliance::{CONFIG_PATH, console_line, dhcp, netlink};
+use aether_appliance::{CONFIG_PATH, console_line, dhcp, input, netlink};
 use rustix::mount::{MountFlags, mount};
 use rustix::process::{Pid, Signal, WaitOptions};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -481,18 +481,71 @@ fn stop(pid: Pid) {
     reap(Some(pid));
 }
 
-fn supervise(cfg: &ApplianceConfig, subst: &Substitutions, term: &AtomicBool) -> ! {
+/// Why the appliance should shut down, set asynchronously.
+struct ShutdownRequests {
+    /// `SIGTERM` arrived.
+    sigterm: Arc<AtomicBool>,
+    /// The ACPI power button was pressed.
+    power_button: Arc<AtomicBool>,
+}
+
+impl ShutdownRequests {
+    fn reason(&self) -> Option<&'static str> {
+        if self.sigterm.load(Ordering::SeqCst) {
+            Some("SIGTERM received")
+        } else if self.power_button.load(Ordering::SeqCst) {
+            Some("power button pressed")
+        } else {
+            None
+        }
+    }
+}
+
+/// Watches every evdev device for a power-button press (see [`input`]).
+fn watch_power_button(pressed: &Arc<AtomicBool>) {
+    let Ok(dir) = std::fs::read_dir("/dev/input") else {
+        log(
+            "power button: no /dev/input (kernel without evdev); stop the VM with SIGTERM or a hard stop",
+        );
+        return;
+    };
+    let mut watched = Vec::new();
+    for entry in dir.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !input::is_event_device(&name) {
+            continue;
+        }
+        let Ok(mut dev) = std::fs::File::open(entry.path()) else {
+            continue;
+        };
+        let pressed = Arc::clone(pressed);
+        std::thread::spawn(move || {
+            let mut raw = [0u8; input::EVENT_SIZE];
+            while dev.read_exact(&mut raw).is_ok() {
+                if input::InputEvent::decode(&raw).is_power_press() {
+                    log("power button pressed: shutting down");
+                    pressed.store(true, Ordering::SeqCst);
+                }
+            }
+        });
+        watched.push(format!("/dev/input/{name}"));
+    }
+    watched.sort();
+    log(format!("power button: watching {}", watched.join(" ")));
+}
+
+fn supervise(cfg: &ApplianceConfig, subst: &Substitutions, shutdown: &ShutdownRequests) -> ! {
     let mut policy = RestartPolicy::new(cfg.restart);
     let mut running: Option<Running> = None;
     let mut start_at = Some(Instant::now());
     loop {
         let exited = reap(running.as_ref().map(|r| r.pid));
-        if term.load(Ordering::SeqCst) {
+        if let Some(reason) = shutdown.reason() {
             if let Some(r) = running.take() {
                 stop(r.pid);
                 r.drain();
             }
-            power_off("SIGTERM received");
+            power_off(reason);
         }
         if let Some(status) = exited
             && let Some(r) = running.take()
@@ -555,8 +608,13 @@ fn main() {
         env!("CARGO_PKG_VERSION"),
         " starting"
     ));
-    let term = Arc::new(AtomicBool::new(false));
-    if let Err(e) = signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&term)) {
+    let shutdown = ShutdownRequests {
+        sigterm: Arc::new(AtomicBool::new(false)),
+        power_button: Arc::new(AtomicBool::new(false)),
+    };
+    if let Err(e) =
+        signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&shutdown.sigterm))
+    {
         log(format!("cannot handle SIGTERM: {e}"));
     }
     mount_base();
@@ -575,11 +633,12 @@ fn main() {
     setup_network(&params.net);
     report_tpm();
     setup_sealing_key(params.role.name());
+    watch_power_button(&shutdown.power_button);
     let subst = Substitutions {
         rpc: params.rpc.to_string(),
         data_dir: cfg.system.data_dir.clone(),
         role: params.role.name().to_string(),
         sealing_key_file: SEALING_KEY_FILE.to_string(),
     };
-    supervise(&cfg, &subst, &term);
+    supervise(&cfg, &subst, &shutdown);
 }

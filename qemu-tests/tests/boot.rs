@@ -7,7 +7,7 @@ use aether_image::build::fetch_input;
 use aether_image::qemu::{BootOptions, plain};
 use aether_qemu_tests::{
     Pcrs, Swtpm, Vm, any_kernel, boot_pcrs, build_or_skip, free_port, have_qemu, have_swtpm,
-    json_rpc, measure_payload, project_kernel, root, static_binaries,
+    json_rpc, measure_payload, project_kernel, qmp, root, static_binaries,
 };
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -147,34 +147,65 @@ fn validator_image_gets_dhcp_and_starts_its_payload() {
     assert!(line.contains("started aether"), "{line}");
 }
 
-/// The real validator: the static `aether` node inside the image answers
-/// `aether_status` through a forwarded port and its height advances.
-/// Needs the static node (`images/build-static aether-cli:aether`, with
-/// RocksDB about 15 minutes cold): runs under CI, or locally with
-/// `AETHER_TEST_NODE=1`.
-#[test]
-fn validator_rpc_answers_and_blocks_advance() {
+/// The static `aether` node, when this run boots the real validator: under
+/// CI, or locally with `AETHER_TEST_NODE=1` (building it with RocksDB takes
+/// about 15 minutes cold).
+fn real_node() -> Option<std::path::PathBuf> {
     if !have_qemu() {
-        return;
+        return None;
     }
     if !aether_testkit::in_ci() && std::env::var_os("AETHER_TEST_NODE").is_none() {
         aether_testkit::missing(
             "AETHER_TEST_NODE=1",
             "set it to build the static node and boot the real validator",
         );
-        return;
+        return None;
     }
-    let (Some(kernel), Some(fw)) = (project_kernel(), generic_ovmf()) else {
-        return;
-    };
-    let Some(node) = static_binaries(&["aether-cli:aether"]) else {
+    static_binaries(&["aether-cli:aether"]).map(|mut v| v.remove(0))
+}
+
+/// The node's height through the forwarded RPC port, once it answers.
+fn rpc_height(vm: &mut Vm, port: u16) -> Option<u64> {
+    let v = json_rpc(port, "aether_status", serde_json::json!([])).ok()?;
+    let h = v.get("result")?.get("height")?.as_u64();
+    if h.is_none() {
+        vm.fail(&format!("aether_status without a numeric height: {v}"));
+    }
+    h
+}
+
+/// Polls until the node reports a height above `above` (any height when
+/// `None`); fails with the console after `timeout`.
+fn wait_height(vm: &mut Vm, port: u16, above: Option<u64>, timeout: Duration) -> u64 {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(h) = rpc_height(vm, port)
+            && above.is_none_or(|a| h > a)
+        {
+            return h;
+        }
+        if Instant::now() > deadline {
+            vm.fail(&format!(
+                "height did not pass {above:?} within {timeout:?} (RPC through port {port})"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// The real validator: the static `aether` node inside the image answers
+/// `aether_status` through a forwarded port and its height advances.
+#[test]
+fn validator_rpc_answers_and_blocks_advance() {
+    let (Some(node), Some(kernel), Some(fw)) = (real_node(), project_kernel(), generic_ovmf())
+    else {
         return;
     };
     // Both TEE images: under TCG each boots its exact kernel, initrd and
     // command line with the generic firmware.
     for tee in ["snp", "tdx"] {
         let out = tempfile::tempdir().unwrap();
-        let Some(dir) = build_or_skip("validator", tee, out.path(), &kernel, Some(&node[0]), None)
+        let Some(dir) = build_or_skip("validator", tee, out.path(), &kernel, Some(&node), None)
         else {
             return;
         };
@@ -186,41 +217,134 @@ fn validator_rpc_answers_and_blocks_advance() {
         let start = Instant::now();
         let mut vm = Vm::start(&boot_args(&dir, &fw, &opts));
         vm.wait_for("started aether", BOOT);
-        let height = |vm: &mut Vm| -> Option<u64> {
-            let v = json_rpc(port, "aether_status", serde_json::json!([])).ok()?;
-            let h = v.get("result")?.get("height")?.as_u64();
-            if h.is_none() {
-                vm.fail(&format!("aether_status without a numeric height: {v}"));
-            }
-            h
-        };
-        let deadline = Instant::now() + BOOT;
-        let first = loop {
-            if let Some(h) = height(&mut vm) {
-                break h;
-            }
-            if Instant::now() > deadline {
-                vm.fail("aether_status never answered through the forwarded port");
-            }
-            std::thread::sleep(Duration::from_millis(250));
-        };
+        let first = wait_height(&mut vm, port, None, BOOT);
         eprintln!(
             "validator-{tee}: RPC answered {:.1?} after QEMU start (height {first})",
             start.elapsed()
         );
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            if height(&mut vm).is_some_and(|h| h > first) {
-                break;
-            }
-            if Instant::now() > deadline {
-                vm.fail(&format!(
-                    "validator-{tee}: height stayed at {first} for 120 s"
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(500));
+        wait_height(&mut vm, port, Some(first), Duration::from_secs(120));
+    }
+}
+
+/// The validator keeps its chain on a data disk (`aether.data=/dev/vda:ext4`)
+/// across a clean stop by the ACPI power button (QMP `system_powerdown`, what
+/// a cloud's "stop" sends) and across a hard stop (QEMU killed): after each
+/// restart the blocks seen before are still there with the same hashes and
+/// the chain grows on.
+#[test]
+fn validator_state_survives_power_button_and_hard_stop() {
+    let (Some(node), Some(kernel), Some(fw)) = (real_node(), project_kernel(), generic_ovmf())
+    else {
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    let Some(dir) = build_or_skip("validator", "tdx", out.path(), &kernel, Some(&node), None)
+    else {
+        return;
+    };
+    let info = aether_image::manifest::load_and_verify(&dir).unwrap();
+    let disk = out.path().join("data.raw");
+    std::fs::File::create(&disk)
+        .and_then(|f| f.set_len(256 << 20))
+        .unwrap();
+    let mkfs = std::process::Command::new("mkfs.ext4")
+        .args(["-q", "-F"])
+        .arg(&disk)
+        .output();
+    match mkfs {
+        Ok(o) if o.status.success() => {}
+        other => {
+            aether_testkit::missing(
+                "mkfs.ext4",
+                &format!("apt-get install e2fsprogs ({other:?})"),
+            );
+            return;
         }
     }
+    let qmp_socket = out.path().join("qmp.sock");
+    let cmdline = format!("{} aether.data=/dev/vda:ext4", info.cmdline);
+    let boot = |port: u16| {
+        let opts = BootOptions {
+            net: Some(format!("user,hostfwd=tcp:127.0.0.1:{port}-:8545")),
+            ..BootOptions::default()
+        };
+        let mut args = plain(&dir, &cmdline, &fw, &opts);
+        args.extend([
+            "-drive".to_string(),
+            format!("file={},if=virtio,format=raw", disk.display()),
+            "-qmp".to_string(),
+            format!("unix:{},server=on,wait=off", qmp_socket.display()),
+        ]);
+        let mut vm = Vm::start(&args);
+        vm.wait_for("data: /dev/vda (ext4) on /var/lib/aether", BOOT);
+        vm
+    };
+    let block_hash = |vm: &mut Vm, port: u16, n: u64| -> String {
+        let v = json_rpc(port, "aether_getBlockByNumber", serde_json::json!([n]))
+            .unwrap_or_else(|e| vm.fail(&format!("aether_getBlockByNumber({n}): {e}")));
+        match v["result"]["header"]["hash"].as_str() {
+            Some(h) => h.to_string(),
+            None => vm.fail(&format!("block {n}: no hash in {v}")),
+        }
+    };
+
+    // 1. Fresh disk: the chain starts; the power button stops it cleanly.
+    let port = free_port();
+    let mut vm = boot(port);
+    vm.wait_for("power button: watching /dev/input/event", BOOT);
+    let h1 = wait_height(&mut vm, port, Some(2), BOOT);
+    let early = block_hash(&mut vm, port, 2);
+    let pressed = Instant::now();
+    qmp(&qmp_socket, "system_powerdown").unwrap_or_else(|e| vm.fail(&format!("QMP: {e}")));
+    vm.wait_for("power button pressed: shutting down", BOOT);
+    vm.wait_for("stopping payload", BOOT);
+    vm.wait_for("powering off: power button pressed", BOOT);
+    let status = vm.wait_exit(Duration::from_secs(60));
+    assert!(status.success(), "QEMU exit status {status}");
+    let console = vm.console();
+    let tail: Vec<&str> = console
+        .lines()
+        .skip_while(|l| !l.contains("power button pressed"))
+        .collect();
+    eprintln!(
+        "power button to QEMU exit: {:.1?}\n{}",
+        pressed.elapsed(),
+        tail.join("\n")
+    );
+    assert!(
+        !console.contains("ignored SIGTERM"),
+        "the node did not stop on SIGTERM:\n{}",
+        vm.console()
+    );
+    drop(vm);
+
+    // 2. Same disk: the blocks are there; then a hard stop.
+    let port = free_port();
+    let mut vm = boot(port);
+    let h2 = wait_height(&mut vm, port, Some(h1), BOOT);
+    assert_eq!(
+        block_hash(&mut vm, port, 2),
+        early,
+        "block 2 after the clean stop"
+    );
+    let last = block_hash(&mut vm, port, h2);
+    drop(vm);
+
+    // 3. After the hard stop every block reported before is unchanged.
+    let port = free_port();
+    let mut vm = boot(port);
+    wait_height(&mut vm, port, Some(h2), BOOT);
+    assert_eq!(
+        block_hash(&mut vm, port, 2),
+        early,
+        "block 2 after the hard stop"
+    );
+    assert_eq!(
+        block_hash(&mut vm, port, h2),
+        last,
+        "block {h2} after the hard stop"
+    );
+    eprintln!("data disk: heights {h1} (power button), {h2} (hard stop), chain intact");
 }
 
 /// PCR 11 and PCR 4 predicted offline equal the values a QEMU boot of the UKI

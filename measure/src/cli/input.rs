@@ -7,6 +7,52 @@ use std::process::ExitCode;
 /// Exit status for a usage or I/O error.
 pub(crate) const EXIT_USAGE: u8 = 2;
 
+/// Files at least this large are mapped rather than copied.
+const MAP_THRESHOLD: u64 = 1 << 20;
+
+/// A whole input file: mapped read-only when it is a large regular file (the
+/// firmware is 4 MiB and hashing it is most of a run: copying it into a fresh
+/// buffer first cost about a third of the process's time), read otherwise.
+pub(crate) enum FileBytes {
+    /// A read-only private mapping of the file.
+    Mapped(memmap2::Mmap),
+    /// The file's contents read into memory.
+    Read(Vec<u8>),
+}
+
+impl std::ops::Deref for FileBytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            FileBytes::Mapped(m) => m,
+            FileBytes::Read(v) => v,
+        }
+    }
+}
+
+/// Reads (or maps) the whole file at `path`.
+pub(crate) fn file_bytes(path: &Path) -> std::io::Result<FileBytes> {
+    let file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    if meta.is_file() && meta.len() >= MAP_THRESHOLD {
+        // SAFETY: a private read-only mapping of a regular file this process
+        // opened. The one hazard is another process truncating or rewriting
+        // the file while it is mapped (SIGBUS, or bytes changing under the
+        // hash); the inputs are build artifacts that nothing rewrites during a
+        // measurement, the same bargain `sev-snp-measure`-style tools and
+        // ripgrep make. No reference to the bytes outlives the run.
+        #[allow(unsafe_code)]
+        let map = unsafe { memmap2::Mmap::map(&file) };
+        if let Ok(map) = map {
+            return Ok(FileBytes::Mapped(map));
+        }
+    }
+    let mut data = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    std::io::Read::read_to_end(&mut &file, &mut data)?;
+    Ok(FileBytes::Read(data))
+}
+
 /// Reads `path`, returning its bytes; a file that is entirely hex text
 /// (whitespace ignored, optional `0x` prefix) is decoded.
 pub(crate) fn read_binary_or_hex(path: &Path) -> Result<Vec<u8>, String> {
@@ -72,6 +118,24 @@ pub(crate) fn usage_error(msg: impl std::fmt::Display) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn large_files_are_mapped_small_ones_read_and_both_equal_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let big: Vec<u8> = (0..(MAP_THRESHOLD as usize + 4097))
+            .map(|i| (i % 251) as u8)
+            .collect();
+        std::fs::write(dir.path().join("big"), &big).unwrap();
+        std::fs::write(dir.path().join("small"), b"tiny").unwrap();
+        let b = file_bytes(&dir.path().join("big")).unwrap();
+        assert!(matches!(b, FileBytes::Mapped(_)));
+        assert_eq!(&b[..], &big[..]);
+        let s = file_bytes(&dir.path().join("small")).unwrap();
+        assert!(matches!(s, FileBytes::Read(_)));
+        assert_eq!(&s[..], b"tiny");
+        assert!(file_bytes(&dir.path().join("absent")).is_err());
+        assert!(file_bytes(dir.path()).is_err(), "a directory is not an input");
+    }
 
     #[test]
     fn hex_files_are_decoded_and_binary_kept() {

@@ -16,6 +16,7 @@ use aether_snp_launch::{
     CpuType, Kernel, LaunchInputs, Measurement, Mode, Parallelism, SevHashes, Svsm, VmmType,
     cpu_sig, measure,
 };
+use super::input::{FileBytes, file_bytes};
 use base64::Engine as _;
 use clap::builder::PossibleValuesParser;
 
@@ -218,9 +219,8 @@ fn non_empty(path: &Option<PathBuf>) -> Option<&Path> {
     path.as_deref().filter(|p| !p.as_os_str().is_empty())
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, Failure> {
-    std::fs::read(path)
-        .map_err(|e| Failure::Runtime(format!("cannot read {}: {e}", path.display())))
+fn read(path: &Path) -> Result<FileBytes, Failure> {
+    file_bytes(path).map_err(|e| Failure::Runtime(format!("cannot read {}: {e}", path.display())))
 }
 
 /// SHA-256 and size of a streamed file.

@@ -134,7 +134,10 @@ mod tests {
         assert!(matches!(s, FileBytes::Read(_)));
         assert_eq!(&s[..], b"tiny");
         assert!(file_bytes(&dir.path().join("absent")).is_err());
-        assert!(file_bytes(dir.path()).is_err(), "a directory is not an input");
+        assert!(
+            file_bytes(dir.path()).is_err(),
+            "a directory is not an input"
+        );
     }
 
     #[test]

@@ -11,12 +11,12 @@ use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use super::input::{FileBytes, file_bytes};
 use aether_snp_launch::hashes_table::{StreamingSha256, cmdline_sha256, sha256};
 use aether_snp_launch::{
     CpuType, Kernel, LaunchInputs, Measurement, Mode, Parallelism, SevHashes, Svsm, VmmType,
     cpu_sig, measure,
 };
-use super::input::{FileBytes, file_bytes};
 use base64::Engine as _;
 use clap::builder::PossibleValuesParser;
 

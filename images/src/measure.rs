@@ -98,7 +98,8 @@ pub struct TdxMeasurements {
     pub mrtd_two_pass: String,
     /// Why RTMR0 is not given.
     pub rtmr0_note: String,
-    /// RTMR1 and RTMR2 per memory size (QEMU direct boot, QEMU <= 10.1 setup-header patching).
+    /// RTMR1 and RTMR2 per memory size (QEMU direct boot; the kernel as the
+    /// firmware loads it, see `aether_tdx_launch::SetupHeaderPolicy::for_firmware`).
     pub shapes: Vec<TdxShape>,
 }
 

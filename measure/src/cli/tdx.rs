@@ -55,7 +55,7 @@ pub(crate) struct Args {
     /// MRTD page order.
     #[arg(long, value_enum, default_value = "single")]
     page_order: PageOrderArg,
-    /// Kernel setup-header handling of the QEMU version in use.
+    /// Which kernel the firmware loads: QEMU's unpatched etc/boot/kernel or the patched legacy items.
     #[arg(long, value_enum, default_value = "auto")]
     setup_header: SetupHeaderArg,
     /// Print one JSON object (values, event logs, notes) instead of lines.

@@ -8,7 +8,7 @@
 //!   OVMF.fd ──► TdvfImage (TDX metadata) ──► MRTD            (crate::mrtd)
 //!      │                      └─► TD HOB, CFV ──┐
 //!   QEMU ACPI blobs (etc/table-loader, …) ──────┼─► RTMR0      (crate::launch)
-//!   bzImage ──► QEMU setup-header patch ──► Authenticode ─► RTMR1
+//!   bzImage ──► as the firmware loads it ──► Authenticode ──► RTMR1
 //!   -append, initrd ──► Linux EFI stub events ─────────────► RTMR2
 //!
 //!   CCEL / TPM event log ──► EventLog ──► replay ──► RTMR0-3 / PCRs (crate::eventlog)

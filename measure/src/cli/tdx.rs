@@ -1,7 +1,7 @@
 //! `aether-measure tdx`: expected MRTD and RTMR0-2 of a TD started by QEMU
 //! with TDVF and a direct kernel boot. See docs/measure-tdx.md.
 
-use super::input::{EXIT_USAGE, usage_error};
+use super::input::{EXIT_USAGE, FileBytes, file_bytes, usage_error};
 use aether_tdx_launch::kernel::SetupHeaderPolicy;
 use aether_tdx_launch::{AcpiBlobs, LaunchInputs, PageOrder, measure_launch};
 use std::path::{Component, Path, PathBuf};
@@ -102,6 +102,11 @@ fn read(path: &Path, what: &str) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("cannot read {what} {}: {e}", path.display()))
 }
 
+/// Reads or maps a large input (firmware, kernel, initrd).
+fn read_large(path: &Path, what: &str) -> Result<FileBytes, String> {
+    file_bytes(path).map_err(|e| format!("cannot read {what} {}: {e}", path.display()))
+}
+
 /// Reads `etc/table-loader` and every blob it allocates from `dir`.
 pub(crate) fn read_acpi_dir(dir: &Path) -> Result<AcpiBlobs, String> {
     let table_loader = read(&dir.join("etc/table-loader"), "ACPI table loader")?;
@@ -130,16 +135,16 @@ pub(crate) fn run(args: Args) -> ExitCode {
         Err(e) => return usage_error(e),
     };
     let loaded = (|| -> Result<_, String> {
-        let firmware = read(&args.firmware, "firmware")?;
+        let firmware = read_large(&args.firmware, "firmware")?;
         let kernel = args
             .kernel
             .as_deref()
-            .map(|p| read(p, "kernel"))
+            .map(|p| read_large(p, "kernel"))
             .transpose()?;
         let initrd = args
             .initrd
             .as_deref()
-            .map(|p| read(p, "initrd"))
+            .map(|p| read_large(p, "initrd"))
             .transpose()?;
         let acpi = args.acpi_tables.as_deref().map(read_acpi_dir).transpose()?;
         Ok((firmware, kernel, initrd, acpi))

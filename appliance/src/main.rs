@@ -328,7 +328,6 @@ fn setup_network(net: &NetConfig) {
 
 // ---- TPM and sealing -----------------------------------------------------
 
-/// Prints the SHA-256 PCRs the UKI path predicts, when a TPM is present.
 /// Prints the boot-time PCRs 0-15 a TPM holds (SHA-256 and SHA-384 banks,
 /// those that were extended), so that a vTPM boot's measurements can be
 /// compared with the manifest's predictions from the console alone.

@@ -375,8 +375,10 @@ fn svsm(inputs: &LaunchInputs<'_>) -> Result<Measurement, Error> {
     if inputs.vmm != VmmType::Qemu {
         return Err(Error::SvsmOnlyQemu);
     }
-    let svsm_in = inputs.svsm.ok_or(Error::SvsmImageMissing)?;
+    // The reference tool reads the OVMF before it looks for the SVSM image:
+    // report a bad OVMF first, as it does.
     let ovmf = Firmware::parse_ovmf(inputs.ovmf)?;
+    let svsm_in = inputs.svsm.ok_or(Error::SvsmImageMissing)?;
     let end_at = ovmf
         .gpa_signed()
         .saturating_sub(i128::from(svsm_in.vars_size));

@@ -79,6 +79,10 @@ enum Cmd {
         /// Print the QEMU command line without running it.
         #[arg(long)]
         print_only: bool,
+        /// Seconds to wait for a clean power-off after Ctrl-C or SIGTERM
+        /// (the ACPI power button is pressed) before QEMU is killed.
+        #[arg(long, default_value_t = 60)]
+        stop_timeout: u64,
         /// QEMU binary.
         #[arg(long, default_value = "qemu-system-x86_64")]
         qemu: String,
@@ -154,6 +158,7 @@ fn run() -> aether_image::Result<()> {
             tpm_socket,
             snp_cpu,
             print_only,
+            stop_timeout,
             qemu: qemu_bin,
         } => {
             let info = load_and_verify(&dir)?;
@@ -183,13 +188,34 @@ fn run() -> aether_image::Result<()> {
             if print_only {
                 return Ok(());
             }
-            let status = std::process::Command::new(&qemu_bin)
-                .args(&args)
-                .status()
-                .map_err(|e| aether_image::Error::Command {
-                    command: qemu_bin.clone(),
-                    reason: e.to_string(),
-                })?;
+            // Ctrl-C / SIGTERM: first a clean stop (power button), then a kill.
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let mut signals = signal_hook::iterator::Signals::new([
+                signal_hook::consts::SIGINT,
+                signal_hook::consts::SIGTERM,
+            ])
+            .map_err(|e| aether_image::Error::Command {
+                command: "signal handler".into(),
+                reason: e.to_string(),
+            })?;
+            let counter = std::sync::Arc::clone(&stop);
+            std::thread::spawn(move || {
+                for _ in signals.forever() {
+                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+            });
+            let status = qemu::run_supervised(
+                &qemu_bin,
+                &args,
+                std::process::Stdio::inherit(),
+                &stop,
+                std::time::Duration::from_secs(stop_timeout),
+                |m: &str| progress(m),
+            )
+            .map_err(|e| aether_image::Error::Command {
+                command: qemu_bin.clone(),
+                reason: e.to_string(),
+            })?;
             if status.success() {
                 Ok(())
             } else {

@@ -3,6 +3,7 @@
 //! (SEV-SNP with `kernel-hashes=on`, TDX) for hosts with the hardware.
 
 use std::path::Path;
+use std::time::Duration;
 
 /// VM shape and devices.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,6 +155,100 @@ pub fn confidential(
     };
     a.extend(common(dir, cmdline, opts, "vmlinuz"));
     a
+}
+
+/// Runs one QMP command (`{"execute": command}`) on QEMU's monitor socket
+/// (`-qmp unix:PATH,server=on,wait=off`) and returns its answer.
+pub fn qmp(socket: &Path, command: &str) -> std::io::Result<serde_json::Value> {
+    use std::io::{BufRead, BufReader, Write};
+    let stream = std::os::unix::net::UnixStream::connect(socket)?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut writer = stream;
+    // Reads lines until one carries `key` (events may come in between).
+    let mut read_until = |key: &str| -> std::io::Result<serde_json::Value> {
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line)? == 0 {
+                return Err(std::io::Error::other("QMP closed the connection"));
+            }
+            let v: serde_json::Value =
+                serde_json::from_str(&line).map_err(std::io::Error::other)?;
+            if v.get(key).is_some() {
+                return Ok(v);
+            }
+            if let Some(e) = v.get("error") {
+                return Err(std::io::Error::other(format!("QMP error: {e}")));
+            }
+        }
+    };
+    read_until("QMP")?;
+    writeln!(writer, r#"{{"execute":"qmp_capabilities"}}"#)?;
+    read_until("return")?;
+    writeln!(writer, r#"{{"execute":"{command}"}}"#)?;
+    read_until("return")
+}
+
+/// Runs QEMU with `args` (plus a QMP socket in a private temporary
+/// directory) until it exits, with its serial console on `stdout` and no
+/// stdin (the appliance has no shell). QEMU runs in its own process group, so
+/// a terminal's Ctrl-C reaches only the caller, which counts stop requests in
+/// `stop`: at the first, the VM's ACPI power button is pressed (QMP
+/// `system_powerdown`) and the appliance shuts down cleanly (its payload gets
+/// `SIGTERM`); at the second, or `grace` after the first, QEMU is killed.
+pub fn run_supervised(
+    qemu: &str,
+    args: &[String],
+    stdout: std::process::Stdio,
+    stop: &std::sync::atomic::AtomicUsize,
+    grace: Duration,
+    progress: impl Fn(&str),
+) -> std::io::Result<std::process::ExitStatus> {
+    use std::os::unix::process::CommandExt;
+    use std::sync::atomic::Ordering;
+    use std::time::Instant;
+    let dir = tempfile::tempdir()?;
+    let socket = dir.path().join("qmp.sock");
+    let mut child = std::process::Command::new(qemu)
+        .args(args)
+        .arg("-qmp")
+        .arg(format!("unix:{},server=on,wait=off", socket.display()))
+        .stdin(std::process::Stdio::null())
+        .stdout(stdout)
+        .process_group(0)
+        .spawn()?;
+    let mut pressed: Option<Instant> = None;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        let requests = stop.load(Ordering::SeqCst);
+        match pressed {
+            None if requests >= 1 => {
+                pressed = Some(Instant::now());
+                match qmp(&socket, "system_powerdown") {
+                    Ok(_) => progress(&format!(
+                        "stopping the VM: ACPI power button pressed; the appliance shuts down cleanly \
+                         (QEMU is killed after {grace:?}, or at once on a second Ctrl-C)"
+                    )),
+                    Err(e) => {
+                        progress(&format!(
+                            "cannot press the power button ({e}): killing QEMU"
+                        ));
+                        child.kill()?;
+                        return child.wait();
+                    }
+                }
+            }
+            Some(at) if requests >= 2 || at.elapsed() > grace => {
+                progress("killing QEMU");
+                child.kill()?;
+                return child.wait();
+            }
+            _ => {}
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Quotes a command line for display in a POSIX shell.

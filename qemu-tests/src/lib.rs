@@ -356,38 +356,6 @@ pub fn boot_pcrs(args: &[String], timeout: Duration) -> Pcrs {
     pcrs
 }
 
-/// Runs one QMP command (`{"execute": command}`) on QEMU's monitor socket
-/// (`-qmp unix:PATH,server=on,wait=off`) and returns its answer.
-pub fn qmp(socket: &Path, command: &str) -> std::io::Result<serde_json::Value> {
-    use std::io::Write;
-    let stream = std::os::unix::net::UnixStream::connect(socket)?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut writer = stream;
-    // Reads lines until one carries `key` (events may come in between).
-    let mut read_until = |key: &str| -> std::io::Result<serde_json::Value> {
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line)? == 0 {
-                return Err(std::io::Error::other("QMP closed the connection"));
-            }
-            let v: serde_json::Value =
-                serde_json::from_str(&line).map_err(std::io::Error::other)?;
-            if v.get(key).is_some() {
-                return Ok(v);
-            }
-            if let Some(e) = v.get("error") {
-                return Err(std::io::Error::other(format!("QMP error: {e}")));
-            }
-        }
-    };
-    read_until("QMP")?;
-    writeln!(writer, r#"{{"execute":"qmp_capabilities"}}"#)?;
-    read_until("return")?;
-    writeln!(writer, r#"{{"execute":"{command}"}}"#)?;
-    read_until("return")
-}
-
 /// A free TCP port on 127.0.0.1 (bound and released).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -4,10 +4,10 @@
 //! asserted.
 
 use aether_image::build::fetch_input;
-use aether_image::qemu::{BootOptions, plain};
+use aether_image::qemu::{BootOptions, plain, qmp, run_supervised};
 use aether_qemu_tests::{
-    Pcrs, Swtpm, Vm, any_kernel, boot_pcrs, build_or_skip, free_port, have_qemu, have_swtpm,
-    json_rpc, measure_payload, project_kernel, qmp, root, static_binaries,
+    Pcrs, QEMU, Swtpm, Vm, any_kernel, boot_pcrs, build_or_skip, free_port, have_qemu, have_swtpm,
+    json_rpc, measure_payload, project_kernel, root, static_binaries,
 };
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -563,4 +563,100 @@ fn tdx_rtmr1_and_rtmr2_match_what_ovmf_measures() {
         Some(fold(&[authenticode, calling, separator, ebs, ebs_ok]).as_str()),
         "RTMR1: the manifest vs the events verified above in TDX order"
     );
+}
+
+/// `aether-image boot`'s stop (`qemu::run_supervised`): the first stop
+/// request (Ctrl-C) presses the ACPI power button through QMP, the appliance
+/// powers itself off and QEMU exits 0 — nothing is killed.
+#[test]
+fn supervised_boot_stops_the_vm_with_the_power_button() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    if !have_qemu() {
+        return;
+    }
+    let Some(StandIn { out, dir, fw, .. }) = validator_with_stand_in() else {
+        return;
+    };
+    let info = aether_image::manifest::load_and_verify(&dir).unwrap();
+    let args = plain(&dir, &info.cmdline, &fw, &BootOptions::default());
+    let console_path = out.path().join("console.log");
+    let console = std::fs::File::create(&console_path).unwrap();
+    let stop = Arc::new(AtomicUsize::new(0));
+    let runner = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            run_supervised(
+                QEMU,
+                &args,
+                console.into(),
+                &stop,
+                Duration::from_secs(60),
+                |m| eprintln!("aether-image: {m}"),
+            )
+        })
+    };
+    let read = || std::fs::read_to_string(&console_path).unwrap_or_default();
+    let deadline = Instant::now() + BOOT;
+    while !read().contains("aether-init: power button: watching /dev/input/event") {
+        assert!(
+            !runner.is_finished() && Instant::now() < deadline,
+            "the appliance never watched the power button:\n{}",
+            read()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let asked = Instant::now();
+    stop.store(1, Ordering::SeqCst);
+    let status = runner.join().unwrap().unwrap();
+    let text = read();
+    assert!(status.success(), "QEMU exit status {status}:\n{text}");
+    assert!(
+        text.contains("aether-init: powering off: power button pressed"),
+        "{text}"
+    );
+    eprintln!("stop request to QEMU exit: {:.1?}", asked.elapsed());
+}
+
+/// When nothing powers the VM off after the power button (here a QEMU with
+/// no machine at all), `run_supervised` kills QEMU once the grace period
+/// ends; a second stop request kills it at once.
+#[test]
+fn supervised_boot_kills_qemu_when_the_guest_does_not_stop() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    if !have_qemu() {
+        return;
+    }
+    let args: Vec<String> = ["-machine", "none", "-nodefaults", "-display", "none"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for (requests, grace) in [
+        (1, Duration::from_millis(500)),
+        (2, Duration::from_secs(600)),
+    ] {
+        let stop = AtomicUsize::new(0);
+        let started = Instant::now();
+        let status = std::thread::scope(|scope| {
+            let run = scope.spawn(|| {
+                run_supervised(
+                    QEMU,
+                    &args,
+                    std::process::Stdio::null(),
+                    &stop,
+                    grace,
+                    |m| eprintln!("aether-image: {m}"),
+                )
+            });
+            // Let QEMU come up and open its QMP socket.
+            std::thread::sleep(Duration::from_secs(1));
+            stop.store(requests, Ordering::SeqCst);
+            run.join().unwrap().unwrap()
+        });
+        assert!(!status.success(), "QEMU should have been killed: {status}");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{requests} request(s): not killed in time"
+        );
+    }
 }

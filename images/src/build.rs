@@ -38,23 +38,33 @@ pub fn progress(msg: impl AsRef<str>) {
     eprintln!("aether-image: {}", msg.as_ref());
 }
 
+/// Runs `cmd` to completion. Failing to start it, or a non-zero exit, is an
+/// [`Error::Command`] naming the command, with its stderr when that was
+/// captured and its exit status otherwise.
+fn checked_output(cmd: &mut Command) -> Result<std::process::Output> {
+    let shown = format!("{cmd:?}");
+    let out = cmd.output().map_err(|e| Error::Command {
+        command: shown.clone(),
+        reason: e.to_string(),
+    })?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        return Err(Error::Command {
+            command: shown,
+            reason: if stderr.is_empty() {
+                out.status.to_string()
+            } else {
+                stderr
+            },
+        });
+    }
+    Ok(out)
+}
+
 /// Runs `cmd`, streaming its stderr, and returns the last non-empty stdout line.
 pub fn last_line_of(mut cmd: Command) -> Result<String> {
     let shown = format!("{cmd:?}");
-    let out = cmd
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| Error::Command {
-            command: shown.clone(),
-            reason: e.to_string(),
-        })?;
-    if !out.status.success() {
-        return Err(Error::Command {
-            command: shown,
-            reason: format!("{}", out.status),
-        });
-    }
+    let out = checked_output(cmd.stdin(Stdio::null()).stderr(Stdio::inherit()))?;
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .rev()
@@ -64,6 +74,23 @@ pub fn last_line_of(mut cmd: Command) -> Result<String> {
             command: shown,
             reason: "printed no path".into(),
         })
+}
+
+/// Builds `PACKAGE:BINARY` specs with `images/build-static` (its progress on
+/// stderr) and returns the binaries' paths, in the order asked (the script
+/// prints one path per spec, last).
+pub fn build_static(root: &Path, specs: &[impl AsRef<std::ffi::OsStr>]) -> Result<Vec<PathBuf>> {
+    let out = checked_output(
+        Command::new(root.join("images/build-static"))
+            .args(specs)
+            .stdin(Stdio::null())
+            .stderr(Stdio::inherit()),
+    )?;
+    let mut built: Vec<PathBuf> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| PathBuf::from(l.trim()))
+        .collect();
+    Ok(built.split_off(built.len().saturating_sub(specs.len())))
 }
 
 /// Context of a build: the repository root and the definitions.
@@ -209,17 +236,7 @@ pub fn build_uki(
             .arg(format!("{}=readonly,data", p.name));
     }
     cmd.arg(stub_path).arg(out);
-    let shown = format!("{cmd:?}");
-    let o = cmd.output().map_err(|e| Error::Command {
-        command: shown.clone(),
-        reason: e.to_string(),
-    })?;
-    if !o.status.success() {
-        return Err(Error::Command {
-            command: shown,
-            reason: String::from_utf8_lossy(&o.stderr).into_owned(),
-        });
-    }
+    checked_output(&mut cmd)?;
     let mut pe = read(out)?;
     uki::normalize_pe_header(&mut pe)?;
     write(out, &pe)?;
@@ -290,26 +307,7 @@ impl Builder {
                 "static binaries: images/build-static {}",
                 specs.join(" ")
             ));
-            let out = Command::new(self.root.join("images/build-static"))
-                .args(&specs)
-                .stdin(Stdio::null())
-                .stderr(Stdio::inherit())
-                .output()
-                .map_err(|e| Error::Command {
-                    command: "images/build-static".into(),
-                    reason: e.to_string(),
-                })?;
-            if !out.status.success() {
-                return Err(Error::Command {
-                    command: format!("images/build-static {}", specs.join(" ")),
-                    reason: format!("{}", out.status),
-                });
-            }
-            built = String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .map(|l| PathBuf::from(l.trim()))
-                .collect::<Vec<_>>();
-            built = built.split_off(built.len().saturating_sub(specs.len()));
+            built = build_static(&self.root, &specs)?;
         }
         let mut it = built.into_iter();
         let init = match &self.overrides.init {

@@ -105,22 +105,12 @@ pub fn any_kernel() -> Option<PathBuf> {
 
 /// Static binaries built by `images/build-static`, in the order asked.
 pub fn static_binaries(specs: &[&str]) -> Option<Vec<PathBuf>> {
-    let out = Command::new(root().join("images/build-static"))
-        .args(specs)
-        .stderr(Stdio::inherit())
-        .output();
-    match out {
-        Ok(o) if o.status.success() => {
-            let lines: Vec<PathBuf> = String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .map(|l| PathBuf::from(l.trim()))
-                .collect();
-            Some(lines[lines.len().saturating_sub(specs.len())..].to_vec())
-        }
-        _ => {
+    match aether_image::build::build_static(&root(), specs) {
+        Ok(paths) => Some(paths),
+        Err(e) => {
             aether_testkit::missing(
                 &format!("static binaries {}", specs.join(" ")),
-                "images/build-static failed (see above)",
+                &format!("images/build-static failed: {e}"),
             );
             None
         }

@@ -118,6 +118,8 @@ pub fn tdx(
     let image = TdvfImage::parse(firmware).map_err(|e| merr("tdx", e))?;
     let mrtd = compute_mrtd(&image, PageOrder::SinglePass).map_err(|e| merr("tdx mrtd", e))?;
     let two = compute_mrtd(&image, PageOrder::TwoPass).map_err(|e| merr("tdx mrtd", e))?;
+    // One firmware for every shape: read what it measures once.
+    let profile = aether_tdx_launch::TdvfProfile::detect(firmware);
     let mut out = Vec::new();
     for &mib in &shapes.memory_mib {
         let inputs = aether_tdx_launch::LaunchInputs {
@@ -130,6 +132,7 @@ pub fn tdx(
             acpi: None,
             page_order: PageOrder::SinglePass,
             setup_header: None,
+            profile: Some(profile),
         };
         let m = aether_tdx_launch::measure_launch(&inputs).map_err(|e| merr("tdx rtmr", e))?;
         let notes: Vec<String> = [&m.rtmrs[1], &m.rtmrs[2]]

@@ -173,6 +173,7 @@ pub(crate) fn run(args: Args) -> ExitCode {
             SetupHeaderArg::QemuPatched => Some(SetupHeaderPolicy::QemuPatched),
             SetupHeaderArg::Unmodified => Some(SetupHeaderPolicy::Unmodified),
         },
+        profile: None,
     };
     let m = match measure_launch(&inputs) {
         Ok(m) => m,

@@ -89,6 +89,10 @@ pub struct LaunchInputs<'a> {
     /// writes; `None`: decided from the firmware
     /// ([`SetupHeaderPolicy::for_firmware`]).
     pub setup_header: Option<SetupHeaderPolicy>,
+    /// [`TdvfProfile::detect`] of `firmware` when the caller already has it
+    /// (it decompresses the firmware's volumes, ~160 ms for OVMF: worth
+    /// sharing across several VM shapes); `None`: detected here.
+    pub profile: Option<TdvfProfile>,
 }
 
 /// One event of a predicted RTMR log.
@@ -329,7 +333,11 @@ pub fn measure_launch(inputs: &LaunchInputs<'_>) -> Result<TdxLaunchMeasurement>
     let mrtd = compute_mrtd(&image, inputs.page_order)?;
 
     let wants_rtmrs = inputs.kernel.is_some() || inputs.acpi.is_some();
-    let profile = wants_rtmrs.then(|| TdvfProfile::detect(inputs.firmware));
+    let profile = wants_rtmrs.then(|| {
+        inputs
+            .profile
+            .unwrap_or_else(|| TdvfProfile::detect(inputs.firmware))
+    });
     let mut kernel_report = None;
     let mut served = None;
     if let (Some(kernel), Some(profile)) = (inputs.kernel, &profile) {

@@ -6,11 +6,10 @@
 //! | [`ed25519`] | account keys, signatures, batch verification | `ed25519-dalek` 2 (`batch`) |
 //! | [`derive`](mod@derive) | deterministic dev-account keys from a seed | BLAKE3 `derive_key` |
 //! | [`hash`] | BLAKE3 / SHA-256 helpers and the protocol's tagged hash | `blake3`, `sha2` |
+//! | [`bls`] | validator keys (BLS12-381 min_pk), proofs of possession, aggregation, the VRF | `blst` 0.3 (never `portable`) |
 //!
-//! Validator keys (BLS12-381 min_pk with proof of possession), the VRF
-//! (a BLS signature of `(epoch seed, view)`, output = its hash) and KZG
-//! commitments for AI outputs come later as the modules `bls`, `vrf` and
-//! `kzg`, each with the same shape as [`ed25519`]: a secret-key type that
+//! KZG commitments for AI outputs come later as the module `kzg`, with
+//! the same shape as [`ed25519`]: a secret-key type that
 //! signs, a public-key type parsed from bytes, and free verification
 //! functions (single and batch) returning this crate's [`Error`].
 //!
@@ -21,6 +20,7 @@
 //! - Verification never panics on attacker bytes: a key that is not a
 //!   valid curve point or is of small order is an error, not a crash.
 
+pub mod bls;
 pub mod derive;
 pub mod ed25519;
 pub mod hash;

@@ -36,6 +36,10 @@ pub enum ConsensusFields {
         /// ed25519 key of the block producer.
         proposer: PublicKey,
     },
+    /// A block of the multi-validator chain (two-chain HotStuff): round,
+    /// epoch, proposer, the parent's QC, the previous round's TC if any, and
+    /// the proposer's VRF proof (see [`crate::consensus`]).
+    HotStuff(crate::consensus::ProposalFields),
 }
 
 /// A block header.

@@ -11,6 +11,7 @@
 //! | [`value`] | AIC and multi-asset values, mint amounts |
 //! | [`tx`] | out-points, outputs, scripts, redeemers, transactions |
 //! | [`block`] | headers, blocks, receipts |
+//! | [`consensus`] | consensus wire types: rounds, votes, quorum and timeout certificates, proposals, evidence |
 //! | [`context`] | the context given to scripts |
 //!
 //! # Invariants
@@ -46,6 +47,7 @@
 
 pub mod block;
 pub mod codec;
+pub mod consensus;
 pub mod context;
 mod error;
 pub mod hash;
@@ -57,6 +59,11 @@ pub use block::{
     TxStatus, receipts_root,
 };
 pub use codec::{BoundedBytes, Canonical, encode};
+pub use consensus::{
+    BlockRef, BlockRequest, BlsPublicKeyBytes, BlsSignatureBytes, ConsensusMsg, Epoch,
+    EquivocationEvidence, EquivocationKind, MAX_VALIDATORS, Proposal, ProposalFields, QuorumCert,
+    Round, SignerBitmap, TimeoutCert, TimeoutData, TimeoutGroup, TimeoutMsg, ValidatorIndex, Vote,
+};
 pub use context::{ResolvedInput, ScriptContext, ScriptPurpose, TxInfo};
 pub use error::Error;
 pub use hash::{

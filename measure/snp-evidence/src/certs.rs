@@ -74,7 +74,7 @@ impl std::fmt::Display for Product {
 }
 
 /// Which kind of key signed the report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum SignerKind {
     /// Versioned Chip Endorsement Key: per chip and TCB, issued by the ASK.
     #[serde(rename = "VCEK")]
@@ -195,7 +195,7 @@ impl Cert {
         })
     }
 
-    fn subject_cn(&self) -> String {
+    pub(crate) fn subject_cn(&self) -> String {
         common_name(&self.x509.tbs_certificate.subject).unwrap_or_default()
     }
 
@@ -293,10 +293,18 @@ const OID_CN: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
 
 /// The first common name of a distinguished name, if it is a string.
 fn common_name(name: &x509_cert::name::Name) -> Option<String> {
+    name_attribute(name, OID_CN)
+}
+
+/// The first attribute `oid` of a distinguished name, if it is a string.
+pub(crate) fn name_attribute(
+    name: &x509_cert::name::Name,
+    oid: ObjectIdentifier,
+) -> Option<String> {
     name.0
         .iter()
         .flat_map(|rdn| rdn.0.iter())
-        .find(|atv| atv.oid == OID_CN)
+        .find(|atv| atv.oid == oid)
         .and_then(|atv| any_string(&atv.value))
 }
 
@@ -326,7 +334,7 @@ fn classify_ca(cn: &str) -> Option<(CertRole, Product)> {
 }
 
 /// Product and signer kind from the VCEK/VLEK issuer common name.
-fn classify_vek_issuer(cn: &str) -> Option<(SignerKind, Product)> {
+pub(crate) fn classify_vek_issuer(cn: &str) -> Option<(SignerKind, Product)> {
     match classify_ca(cn)? {
         (CertRole::Ask, p) => Some((SignerKind::Vcek, p)),
         (CertRole::Asvk, p) => Some((SignerKind::Vlek, p)),
@@ -338,10 +346,12 @@ struct TrustAnchor {
     product: Product,
     ark: Cert,
     ask: Option<Cert>,
+    asvk: Option<Cert>,
 }
 
 impl TrustAnchor {
-    /// The ARK is self-signed and signs the ASK (sev's `ca::Chain` verification).
+    /// The ARK is self-signed and signs the ASK and the ASVK (sev's
+    /// `ca::Chain` verification for the ASK, its `Verifiable` pair for the ASVK).
     fn verify(&self) -> Result<(), SnpError> {
         let sig_err = |signee: CertRole| {
             move |e: std::io::Error| SnpError::ChainSignature {
@@ -359,21 +369,80 @@ impl TrustAnchor {
         (&self.ark.sev, &self.ark.sev)
             .verify()
             .map_err(sig_err(CertRole::Ark))?;
-        if let Some(ask) = &self.ask {
-            if ask.x509.tbs_certificate.issuer != self.ark.x509.tbs_certificate.subject {
-                return Err(SnpError::ChainNameMismatch {
-                    child: CertRole::Ask,
+        let named = |cert: &Cert, role: CertRole| {
+            if cert.x509.tbs_certificate.issuer == self.ark.x509.tbs_certificate.subject {
+                Ok(())
+            } else {
+                Err(SnpError::ChainNameMismatch {
+                    child: role,
                     parent: CertRole::Ark,
-                });
+                })
             }
+        };
+        if let Some(ask) = &self.ask {
+            named(ask, CertRole::Ask)?;
             let chain = sev::certs::snp::ca::Chain {
                 ark: self.ark.sev.clone(),
                 ask: ask.sev.clone(),
             };
             (&chain).verify().map_err(sig_err(CertRole::Ask))?;
         }
+        if let Some(asvk) = &self.asvk {
+            named(asvk, CertRole::Asvk)?;
+            (&self.ark.sev, &asvk.sev)
+                .verify()
+                .map_err(sig_err(CertRole::Asvk))?;
+        }
         Ok(())
     }
+}
+
+/// AMD's ASVKs (the `SEV-VLEK-<Product>` CAs that issue VLEKs): product, PEM
+/// and the SHA-256 of the PEM file, as published by AMD's key distribution
+/// service. Public vendor certificates, committed as data under `roots/`; the
+/// tests check each pin, that each ASVK is signed by the embedded ARK of its
+/// product, and that the Milan one is byte-identical to go-sev-guest's copy in
+/// the shared vectors.
+pub const AMD_ASVKS: [(Product, &str, [u8; 32]); 3] = [
+    // https://kdsintf.amd.com/vlek/v1/Milan/cert_chain (the ASVK of that chain;
+    // copy from confidential-containers/trustee deps/verifier/src/snp/milan_ask_ark_asvk.pem)
+    (
+        Product::Milan,
+        include_str!("../roots/milan_asvk.pem"),
+        hex_literal("6c0c38ecb76c9f2b2d054f7d806fd5ccfec970599149ce0ed37b1f77fa409ab7"),
+    ),
+    // https://kdsintf.amd.com/vlek/v1/Genoa/cert_chain (trustee genoa_ask_ark_asvk.pem)
+    (
+        Product::Genoa,
+        include_str!("../roots/genoa_asvk.pem"),
+        hex_literal("9aca5d858c6a4e310e8f91251c6dcdad848e596684b73559ff2fb84cdcc18f1d"),
+    ),
+    // https://kdsintf.amd.com/vlek/v1/Turin/cert_chain (trustee turin_ask_ark_asvk.pem)
+    (
+        Product::Turin,
+        include_str!("../roots/turin_asvk.pem"),
+        hex_literal("408e14874c1406f08432ffc653f9c9bcffe35dce4926405915d77a278eb493f2"),
+    ),
+];
+
+/// A 32-byte value from 64 hex digits, at compile time (a bad literal fails the build).
+const fn hex_literal(text: &str) -> [u8; 32] {
+    const fn nibble(c: u8) -> u8 {
+        match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            _ => panic!("not a lowercase hex digit"),
+        }
+    }
+    let b = text.as_bytes();
+    assert!(b.len() == 64, "expected 64 hex digits");
+    let mut out = [0u8; 32];
+    let mut i = 0;
+    while i < 32 {
+        out[i] = nibble(b[2 * i]) << 4 | nibble(b[2 * i + 1]);
+        i += 1;
+    }
+    out
 }
 
 /// The roots a chain must end in: AMD's embedded ARKs by default, or
@@ -400,8 +469,9 @@ impl Default for TrustRoots {
 
 impl TrustRoots {
     /// AMD's ARK and ASK of Milan, Genoa and Turin, as embedded in the `sev`
-    /// crate (`sev::certs::snp::builtin`). The ASKs let a VCEK be verified
-    /// without a supplied chain; ASVKs are not embedded (supply them).
+    /// crate (`sev::certs::snp::builtin`), and AMD's ASVK of each (embedded
+    /// here, [`AMD_ASVKS`]). The ASKs let a VCEK, and the ASVKs a VLEK, be
+    /// verified without a supplied chain.
     pub fn amd() -> Self {
         use sev::certs::snp::builtin::{genoa, milan, turin};
         let pairs: [(Product, &[u8], &[u8]); 3] = [
@@ -411,12 +481,21 @@ impl TrustRoots {
         ];
         let anchors = pairs
             .into_iter()
-            .map(|(product, ark, ask)| TrustAnchor {
-                product,
-                // The sev crate's embedded PEMs are constants checked by this
-                // crate's tests (`embedded_roots_parse_and_match_vectors`).
-                ark: decode_cert(ark, CertRole::Ark).expect("embedded AMD ARK parses"),
-                ask: Some(decode_cert(ask, CertRole::Ask).expect("embedded AMD ASK parses")),
+            .map(|(product, ark, ask)| {
+                let asvk = AMD_ASVKS
+                    .iter()
+                    .find(|(p, _, _)| *p == product)
+                    .map(|(_, pem, _)| pem.as_bytes());
+                TrustAnchor {
+                    product,
+                    // The embedded PEMs are constants checked by this crate's
+                    // tests (`embedded_roots_parse_and_match_vectors`,
+                    // `embedded_asvks_are_pinned_and_signed_by_their_ark`).
+                    ark: decode_cert(ark, CertRole::Ark).expect("embedded AMD ARK parses"),
+                    ask: Some(decode_cert(ask, CertRole::Ask).expect("embedded AMD ASK parses")),
+                    asvk: asvk
+                        .map(|pem| decode_cert(pem, CertRole::Asvk).expect("embedded ASVK parses")),
+                }
             })
             .collect();
         Self {
@@ -426,11 +505,13 @@ impl TrustRoots {
     }
 
     /// Caller-supplied roots, **for test chains only**: a PEM stack (or
-    /// concatenated DER) of one or more ARKs, each optionally with its ASK.
-    /// Products come from the subject names ("ARK-Milan", "SEV-Milan").
+    /// concatenated DER) of one or more ARKs, each optionally with its ASK
+    /// and its ASVK. Products come from the subject names ("ARK-Milan",
+    /// "SEV-Milan", "SEV-VLEK-Milan"); each ARK must be self-signed and sign
+    /// the intermediates given with it.
     pub fn custom(certs: &[u8]) -> Result<Self, SnpError> {
         let mut anchors: Vec<TrustAnchor> = Vec::new();
-        let mut asks = Vec::new();
+        let mut intermediates = Vec::new();
         for cert in decode_cert_stack(certs, CertRole::Ark)? {
             let cn = cert.subject_cn();
             match classify_ca(&cn) {
@@ -445,21 +526,35 @@ impl TrustRoots {
                         product,
                         ark: cert,
                         ask: None,
+                        asvk: None,
                     });
                 }
-                Some((CertRole::Ask, product)) => asks.push((product, cert)),
+                Some((role @ (CertRole::Ask | CertRole::Asvk), product)) => {
+                    intermediates.push((role, product, cert));
+                }
                 _ => return Err(SnpError::UnrecognisedCaCertificate { subject_cn: cn }),
             }
         }
-        for (product, ask) in asks {
+        for (role, product, cert) in intermediates {
             let anchor = anchors
                 .iter_mut()
                 .find(|a| a.product == product)
                 .ok_or_else(|| SnpError::MissingCaCertificate {
                     role: CertRole::Ark,
-                    reason: format!("trust-root ASK for {product} given without its ARK"),
+                    reason: format!("trust-root {role} for {product} given without its ARK"),
                 })?;
-            anchor.ask = Some(ask);
+            let slot = if role == CertRole::Ask {
+                &mut anchor.ask
+            } else {
+                &mut anchor.asvk
+            };
+            if slot.is_some() {
+                return Err(SnpError::CertificateParse {
+                    role,
+                    reason: format!("two trust-root {role}s for {product}"),
+                });
+            }
+            *slot = Some(cert);
         }
         if anchors.is_empty() {
             return Err(SnpError::MissingCaCertificate {
@@ -650,11 +745,28 @@ impl std::fmt::Debug for VerifiedChain {
 impl VerifiedChain {
     /// Decodes the VCEK/VLEK (DER or PEM) and the optional CA chain (PEM
     /// stack or concatenated DER: ASK/ASVK and/or ARK, any order), and
-    /// verifies the chain up to a trusted ARK. Without a supplied chain (or
-    /// without an ASK in it) a VCEK is verified with the ASK embedded with
-    /// the roots; a VLEK needs its ASVK supplied.
+    /// verifies the chain up to a trusted ARK.
+    ///
+    /// `vek` may also be a bundle, "VCEK (or VLEK) then ASK (or ASVK) then
+    /// ARK" as AMD's key distribution service and cloud metadata services hand
+    /// it out (PEM stack or concatenated DER): the first certificate is the
+    /// VCEK/VLEK and the others join `ca_chain` (a certificate given in both,
+    /// byte for byte, counts once). Without a supplied ASK (ASVK) a VCEK (VLEK)
+    /// is verified with the intermediate embedded with the roots.
     pub fn new(vek: &[u8], ca_chain: Option<&[u8]>, roots: &TrustRoots) -> Result<Self, SnpError> {
-        let vek = decode_cert(vek, CertRole::Vek)?;
+        let mut bundle = decode_cert_stack(vek, CertRole::Vek)?.into_iter();
+        let vek = bundle.next().ok_or(SnpError::CertificateParse {
+            role: CertRole::Vek,
+            reason: "no certificate found".into(),
+        })?;
+        let mut supplied: Vec<Cert> = bundle.collect();
+        if let Some(bytes) = ca_chain {
+            for cert in decode_cert_stack(bytes, CertRole::Ca)? {
+                if !supplied.iter().any(|c| c.der == cert.der) {
+                    supplied.push(cert);
+                }
+            }
+        }
         let issuer_cn = vek.issuer_cn();
         let (signer, product) =
             classify_vek_issuer(&issuer_cn).ok_or(SnpError::UnknownProduct { issuer_cn })?;
@@ -664,35 +776,33 @@ impl VerifiedChain {
         // Sort the supplied CA certificates; all must be for the VEK's product.
         let mut sup_ark: Option<Cert> = None;
         let mut sup_inter: Option<Cert> = None;
-        if let Some(bytes) = ca_chain {
-            for cert in decode_cert_stack(bytes, CertRole::Ca)? {
-                let cn = cert.subject_cn();
-                let (role, ca_product) =
-                    classify_ca(&cn).ok_or_else(|| SnpError::UnrecognisedCaCertificate {
-                        subject_cn: cn.clone(),
-                    })?;
-                if ca_product != product {
-                    return Err(SnpError::ChainProductMismatch {
-                        vek_role,
-                        vek_product: product,
-                        ca_role: role,
-                        ca_product,
-                    });
-                }
-                let slot = match role {
-                    CertRole::Ark => &mut sup_ark,
-                    r if r == inter_role => &mut sup_inter,
-                    // An ASK next to a VLEK (or an ASVK next to a VCEK) is not
-                    // part of this chain; it is ignored, like any bundle extra.
-                    _ => continue,
-                };
-                if slot.is_some() {
-                    return Err(SnpError::UnrecognisedCaCertificate {
-                        subject_cn: format!("{cn} (given twice)"),
-                    });
-                }
-                *slot = Some(cert);
+        for cert in supplied {
+            let cn = cert.subject_cn();
+            let (role, ca_product) =
+                classify_ca(&cn).ok_or_else(|| SnpError::UnrecognisedCaCertificate {
+                    subject_cn: cn.clone(),
+                })?;
+            if ca_product != product {
+                return Err(SnpError::ChainProductMismatch {
+                    vek_role,
+                    vek_product: product,
+                    ca_role: role,
+                    ca_product,
+                });
             }
+            let slot = match role {
+                CertRole::Ark => &mut sup_ark,
+                r if r == inter_role => &mut sup_inter,
+                // An ASK next to a VLEK (or an ASVK next to a VCEK) is not
+                // part of this chain; it is ignored, like any bundle extra.
+                _ => continue,
+            };
+            if slot.is_some() {
+                return Err(SnpError::UnrecognisedCaCertificate {
+                    subject_cn: format!("{cn} (given twice)"),
+                });
+            }
+            *slot = Some(cert);
         }
 
         let anchor = roots
@@ -721,14 +831,17 @@ impl VerifiedChain {
                     });
                 }
             },
-            (None, SignerKind::Vlek) => {
-                return Err(SnpError::MissingCaCertificate {
-                    role: CertRole::Asvk,
-                    reason: format!(
-                        "a VLEK needs the SEV-VLEK-{product} ASVK in the CA chain (not embedded)"
-                    ),
-                });
-            }
+            (None, SignerKind::Vlek) => match &anchor.asvk {
+                Some(asvk) => (asvk, "embedded"),
+                None => {
+                    return Err(SnpError::MissingCaCertificate {
+                        role: CertRole::Asvk,
+                        reason: format!(
+                            "no SEV-VLEK-{product} ASVK supplied or in the trust roots"
+                        ),
+                    });
+                }
+            },
         };
 
         // Names: each issuer equals its issuer certificate's subject.

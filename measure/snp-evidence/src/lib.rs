@@ -1,8 +1,9 @@
 //! Verification of AMD SEV-SNP attestation reports against AMD's roots of trust.
 //!
 //! # What is verified
-//! Given the report bytes, the VCEK or VLEK certificate, optionally the
-//! ASK/ASVK + ARK chain, a verification time and a [`Policy`], [`verify`]
+//! Given the report bytes, the VCEK or VLEK certificate (alone, or as the
+//! bundle "VCEK/VLEK, ASK/ASVK, ARK" AMD's key server hands out), optionally
+//! the ASK/ASVK + ARK chain, a verification time and a [`Policy`], [`verify`]
 //! returns a [`VerifiedSnpReport`] only if **every** check below passes, and
 //! otherwise the first failing check as an [`SnpError`] whose
 //! [`SnpError::check`] name is stable:
@@ -36,8 +37,10 @@
 //! * The signature is verified over the **raw** report bytes, not over a
 //!   re-encoding of the parsed fields.
 //! * Trust always ends at a pinned ARK: AMD's (embedded from the `sev`
-//!   crate) by default; [`TrustRoots::custom`] exists for test chains only
-//!   and every verified claim set records which roots were used.
+//!   crate, with AMD's ASKs and the ASVKs of [`AMD_ASVKS`], so that a VCEK
+//!   or a VLEK verifies with no chain file) by default;
+//!   [`TrustRoots::custom`] exists for test chains only and every verified
+//!   claim set records which roots were used.
 //! * A [`VerifiedChain`] is time-independent and can be cached; validity
 //!   periods are checked at each verification time.
 //!
@@ -64,8 +67,8 @@ mod verify;
 pub mod test_signer;
 
 pub use certs::{
-    CertRole, CertTcb, CertValidity, ChainClaims, Product, SignerKind, TrustRootKind, TrustRoots,
-    VekClaims, VerifiedChain,
+    AMD_ASVKS, CertRole, CertTcb, CertValidity, ChainClaims, Product, SignerKind, TrustRootKind,
+    TrustRoots, VekClaims, VerifiedChain,
 };
 pub use error::{CHECK_NAMES, SnpError};
 pub use policy::{MinTcb, Policy};

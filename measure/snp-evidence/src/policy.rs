@@ -27,13 +27,13 @@
 //! fmc = 0                        # Turin only
 //! ```
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::hexser::de;
 use crate::{Product, SnpError};
 
 /// Minimum security version numbers of the REPORTED_TCB.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MinTcb {
     /// Minimum PSP bootloader SVN.

@@ -45,23 +45,42 @@ pub const Y2000: u64 = 946_684_800;
 /// 2099-01-01T00:00:00Z.
 pub const Y2099: u64 = 4_070_908_800;
 
+/// The organization (O=) of test certificates unless chosen otherwise.
+pub const AMD_ORGANIZATION: &str = "Advanced Micro Devices";
+
 /// A test ARK and ASK (or ASVK) for one product.
 pub struct TestCa {
     /// The product named in the certificates.
     pub product: Product,
     /// Whether the intermediate is an ASK (issues VCEKs) or ASVK (VLEKs).
     pub kind: SignerKind,
-    ark_key: rsa::RsaPrivateKey,
+    organization: String,
+    /// `None` for a CA loaded without its ARK key ([`TestCa::from_pem`]).
+    ark_key: Option<rsa::RsaPrivateKey>,
     ark: Certificate,
     inter_key: rsa::RsaPrivateKey,
     inter: Certificate,
 }
 
-fn amd_name(cn: &str) -> Name {
+fn amd_name(cn: &str, organization: &str) -> Name {
     Name::from_str(&format!(
-        "CN={cn},O=Advanced Micro Devices,ST=CA,L=Santa Clara,C=US,OU=Engineering"
+        "CN={cn},O={organization},ST=CA,L=Santa Clara,C=US,OU=Engineering"
     ))
     .expect("valid test name")
+}
+
+fn intermediate_cn(product: Product, kind: SignerKind) -> String {
+    match kind {
+        SignerKind::Vcek => format!("SEV-{product}"),
+        SignerKind::Vlek => format!("SEV-VLEK-{product}"),
+    }
+}
+
+fn spki_der(k: &rsa::RsaPrivateKey) -> Vec<u8> {
+    k.to_public_key()
+        .to_public_key_der()
+        .expect("spki der")
+        .into_vec()
 }
 
 fn time(unix: u64) -> Time {
@@ -117,24 +136,25 @@ impl TestCa {
     /// Generates an ARK and an ASK (`kind` VCEK) or ASVK (`kind` VLEK) for
     /// `product`, valid 2000..2099, from `seed`.
     pub fn new(product: Product, kind: SignerKind, seed: u64) -> Self {
+        Self::with_organization(product, kind, seed, AMD_ORGANIZATION)
+    }
+
+    /// As [`TestCa::new`], with `organization` as the certificates' O= (the
+    /// subject common names stay AMD's, which is what the verifier reads).
+    pub fn with_organization(
+        product: Product,
+        kind: SignerKind,
+        seed: u64,
+        organization: &str,
+    ) -> Self {
         let mut rng = StdRng::seed_from_u64(seed);
         let ark_key = rsa::RsaPrivateKey::new(&mut rng, TEST_RSA_BITS).expect("rsa keygen");
         let inter_key = rsa::RsaPrivateKey::new(&mut rng, TEST_RSA_BITS).expect("rsa keygen");
-        let ark_name = amd_name(&format!("ARK-{product}"));
-        let inter_cn = match kind {
-            SignerKind::Vcek => format!("SEV-{product}"),
-            SignerKind::Vlek => format!("SEV-VLEK-{product}"),
-        };
-        let spki = |k: &rsa::RsaPrivateKey| {
-            k.to_public_key()
-                .to_public_key_der()
-                .expect("spki der")
-                .into_vec()
-        };
+        let ark_name = amd_name(&format!("ARK-{product}"), organization);
         let ark_tbs = tbs(
             ark_name.clone(),
             ark_name.clone(),
-            &spki(&ark_key),
+            &spki_der(&ark_key),
             &ark_key,
             (Y2000, Y2099),
             vec![],
@@ -142,8 +162,8 @@ impl TestCa {
         let ark = rsa_sign(&ark_key, ark_tbs, &mut rng);
         let inter_tbs = tbs(
             ark_name,
-            amd_name(&inter_cn),
-            &spki(&inter_key),
+            amd_name(&intermediate_cn(product, kind), organization),
+            &spki_der(&inter_key),
             &ark_key,
             (Y2000, Y2099),
             vec![],
@@ -152,11 +172,82 @@ impl TestCa {
         Self {
             product,
             kind,
-            ark_key,
+            organization: organization.to_owned(),
+            ark_key: Some(ark_key),
             ark,
             inter_key,
             inter,
         }
+    }
+
+    /// An intermediate of `kind` (ASK or ASVK) with its own key from `seed`,
+    /// issued by this CA's ARK: with [`TestCa::new`] it makes the two halves
+    /// of one product's ARK → {ASK, ASVK} tree.
+    ///
+    /// Panics for a CA loaded without its ARK key.
+    pub fn sibling(&self, kind: SignerKind, seed: u64) -> Self {
+        let ark_key = self.ark_key.as_ref().expect("a sibling needs the ARK key");
+        let mut rng = StdRng::seed_from_u64(seed);
+        let inter_key = rsa::RsaPrivateKey::new(&mut rng, TEST_RSA_BITS).expect("rsa keygen");
+        let inter_tbs = tbs(
+            self.ark.tbs_certificate.subject.clone(),
+            amd_name(&intermediate_cn(self.product, kind), &self.organization),
+            &spki_der(&inter_key),
+            ark_key,
+            (Y2000, Y2099),
+            vec![],
+        );
+        let inter = rsa_sign(ark_key, inter_tbs, &mut rng);
+        Self {
+            product: self.product,
+            kind,
+            organization: self.organization.clone(),
+            ark_key: Some(ark_key.clone()),
+            ark: self.ark.clone(),
+            inter_key,
+            inter,
+        }
+    }
+
+    /// A CA from its ARK and intermediate certificates (PEM) and the
+    /// intermediate's private key (PKCS#8 PEM), e.g. as written by
+    /// [`TestCa::ark_pem`], [`TestCa::intermediate_pem`] and
+    /// [`TestCa::intermediate_key_pem`]: issuing VCEKs/VLEKs then needs no
+    /// RSA key generation (slow in unoptimised builds). Product and kind come
+    /// from the intermediate's common name. `None` if anything does not parse.
+    pub fn from_pem(ark_pem: &str, inter_pem: &str, inter_key_pem: &str) -> Option<Self> {
+        use der::DecodePem;
+        use rsa::pkcs8::DecodePrivateKey;
+        let ark = Certificate::from_pem(ark_pem).ok()?;
+        let inter = Certificate::from_pem(inter_pem).ok()?;
+        let inter_key = rsa::RsaPrivateKey::from_pkcs8_pem(inter_key_pem).ok()?;
+        let cn = crate::certs::decode_cert(inter_pem.as_bytes(), crate::CertRole::Ca)
+            .ok()?
+            .subject_cn();
+        let (kind, product) = crate::certs::classify_vek_issuer(&cn)?;
+        let organization = crate::certs::name_attribute(
+            &inter.tbs_certificate.subject,
+            ObjectIdentifier::new_unwrap("2.5.4.10"),
+        )
+        .unwrap_or_default();
+        Some(Self {
+            product,
+            kind,
+            organization,
+            ark_key: None,
+            ark,
+            inter_key,
+            inter,
+        })
+    }
+
+    /// The intermediate's private key, PKCS#8 PEM (test keys only).
+    pub fn intermediate_key_pem(&self) -> String {
+        use rsa::pkcs8::EncodePrivateKey;
+        self.inter_key
+            .to_pkcs8_pem(der::pem::LineEnding::LF)
+            .expect("pkcs8 pem")
+            .to_string()
     }
 
     /// The ARK, PEM.
@@ -192,7 +283,8 @@ impl TestCa {
             not_after: time(not_after),
         };
         let mut rng = StdRng::seed_from_u64(not_before ^ not_after);
-        rsa_sign(&self.ark_key, tbs, &mut rng)
+        let ark_key = self.ark_key.as_ref().expect("re-issuing needs the ARK key");
+        rsa_sign(ark_key, tbs, &mut rng)
             .to_pem(der::pem::LineEnding::LF)
             .expect("pem")
     }
@@ -212,7 +304,7 @@ impl TestCa {
         };
         let tbs = tbs(
             self.inter.tbs_certificate.subject.clone(),
-            amd_name(subject),
+            amd_name(subject, &self.organization),
             &spki,
             &self.inter_key,
             (spec.not_before, spec.not_after),
@@ -306,6 +398,17 @@ pub struct TestVek {
 }
 
 impl TestVek {
+    /// A VCEK/VLEK issued earlier by [`TestCa::issue`] with `key_seed`
+    /// ([`VekSpec::key_seed`]): the certificate as given, the key derived
+    /// again from the seed (no CA key needed).
+    pub fn from_key_seed(cert_der: Vec<u8>, key_seed: u64) -> Self {
+        let mut rng = StdRng::seed_from_u64(key_seed);
+        Self {
+            cert_der,
+            key: p384::ecdsa::SigningKey::random(&mut rng),
+        }
+    }
+
     /// Signs `report` in place: ECDSA P-384/SHA-384 over bytes 0..0x2A0,
     /// R and S written little-endian into the 72-byte fields at 0x2A0/0x2E8.
     pub fn sign(&self, report: &mut [u8; REPORT_LEN]) {

@@ -69,7 +69,18 @@ impl VerifiedChain {
         policy: &Policy,
         at: SystemTime,
     ) -> Result<VerifiedSnpReport, SnpError> {
-        let at = unix_seconds(at);
+        self.verify_parsed_unix(report, policy, unix_seconds(at))
+    }
+
+    /// As [`VerifiedChain::verify_parsed`], with the verification time in
+    /// Unix seconds (negative before 1970): what a caller holding a block time
+    /// passes, with no `SystemTime` arithmetic that could overflow.
+    pub fn verify_parsed_unix(
+        &self,
+        report: &SnpReport,
+        policy: &Policy,
+        at: i64,
+    ) -> Result<VerifiedSnpReport, SnpError> {
         self.check_validity(at)?;
         self.check_signature(report)?;
         let claims = report.claims();

@@ -284,6 +284,20 @@ impl Collateral {
         &self.info
     }
 
+    /// SHA-256 of the root certificate the collateral's TCB info signing chain
+    /// ends in (its self-issued certificate), if it has one: the root a
+    /// verification of this collateral can succeed with, found before any
+    /// signature work. Unauthenticated: only a verification with that root as
+    /// the trust anchor shows the chain really ends there.
+    pub fn claimed_root_sha256(&self) -> Option<[u8; 32]> {
+        use sha2::Digest;
+        self.tcb_info_chain
+            .iter()
+            .rev()
+            .find(|c| c.is_self_issued())
+            .map(|c| sha2::Sha256::digest(&c.der).into())
+    }
+
     /// Dates of the collateral (TCB info, QE identity, CRLs) that are not valid at
     /// `at`: `Err` with [`VerifyError::CollateralExpired`] or
     /// [`VerifyError::CollateralNotYetValid`] naming the first one.

@@ -61,8 +61,13 @@ impl Diagnosis<'_> {
         if has("Failed to verify certificate chain") || has("Too many intermediate certificates") {
             return self.chain_failure(err, &detail);
         }
+        if let Some(webpki::Error::CrlExpired { .. }) = err.downcast_ref::<webpki::Error>() {
+            // The root CA's revocation check found a CRL past its nextUpdate:
+            // stale collateral, not a revoked root.
+            return self.stale_crl(&detail);
+        }
         if err.downcast_ref::<webpki::Error>().is_some() {
-            // The only bare webpki error: the root CA checked against the CRLs.
+            // The only other bare webpki error: the root CA checked against the CRLs.
             return VerifyError::RootCaCrl {
                 detail: format!(
                     "trust root is revoked or its revocation cannot be checked: {detail}"
@@ -214,6 +219,24 @@ impl Diagnosis<'_> {
         VerifyError::DcapVerify { detail: d() }
     }
 
+    /// A CRL past its nextUpdate at the verification time: the PCK CRL if it
+    /// is, else the root CA CRL.
+    fn stale_crl(&self, detail: &str) -> VerifyError {
+        let c = self.collateral;
+        let (what, next) = if c.pck_crl.next_update.is_some_and(|n| self.at > n) {
+            ("PCK CRL", c.pck_crl.next_update)
+        } else {
+            ("root CA CRL", c.root_ca_crl.next_update)
+        };
+        VerifyError::CollateralExpired {
+            detail: format!(
+                "{what} nextUpdate {} is before {} ({detail})",
+                next.map_or_else(|| "?".into(), fmt_secs),
+                fmt_secs(self.at)
+            ),
+        }
+    }
+
     /// The trust root fingerprint of the collateral's self-issued certificates, when
     /// one differs from the trust root.
     fn root_mismatch(&self) -> Option<VerifyError> {
@@ -319,20 +342,7 @@ impl Diagnosis<'_> {
                     };
                 }
             }
-            webpki::Error::CrlExpired { .. } => {
-                let (what, next) = if c.pck_crl.next_update.is_some_and(|n| at > n) {
-                    ("PCK CRL", c.pck_crl.next_update)
-                } else {
-                    ("root CA CRL", c.root_ca_crl.next_update)
-                };
-                return VerifyError::CollateralExpired {
-                    detail: format!(
-                        "{what} nextUpdate {} is before {} ({detail})",
-                        next.map_or_else(|| "?".into(), fmt_secs),
-                        fmt_secs(at)
-                    ),
-                };
-            }
+            webpki::Error::CrlExpired { .. } => return self.stale_crl(detail),
             webpki::Error::CertRevoked if which == Chain::Pck => {
                 // The leaf is listed by the PCK CRL, CAs by the root CA CRL.
                 let (first, rest) = certs

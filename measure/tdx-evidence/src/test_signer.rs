@@ -15,18 +15,22 @@
 //!                  └── attestation key signs header ‖ TD report body (quote v4)
 //! ```
 //!
+//! Every key is a P-256 key derived from a seed and every signature is
+//! deterministic (RFC 6979), so [`TestChain::from_seed`] gives the same
+//! certificates, collateral and quotes byte for byte on every run;
+//! [`TestChain::generate`] draws a random seed.
+//!
 //! Nothing here is reachable from a production build: the module exists only
 //! under `cfg(test)` or the off-by-default `test-signer` feature, and a verifier
 //! only trusts this chain when given its root with [`crate::Verifier::with_trust_root`].
 
 use dcap_qvl::TcbStatus;
+use p256::ecdsa::signature::Signer as _;
 use rcgen::{
     BasicConstraints, CertificateParams, CertificateRevocationListParams, CustomExtension, DnType,
-    IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, RevokedCertParams, SerialNumber,
-    date_time_ymd,
+    IsCa, Issuer, KeyIdMethod, KeyUsagePurpose, RevokedCertParams, SerialNumber, date_time_ymd,
 };
-use ring::rand::SystemRandom;
-use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
+use ring::rand::SecureRandom;
 use sha2::{Digest, Sha256};
 
 /// FMSPC of the test platform.
@@ -43,11 +47,18 @@ pub const TEST_PCK_SERIAL: [u8; 8] = [0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 
 /// OID of the Intel SGX extension.
 const SGX_EXT: [u64; 7] = [1, 2, 840, 113741, 1, 13, 1];
 
+/// A calendar date (year, month, day).
+pub type Ymd = (i32, u8, u8);
+
 /// Choices made when generating a test chain.
 #[derive(Debug, Clone)]
 pub struct TestChainOptions {
-    /// End of the PCK leaf's validity (year, month, day); default 2040-01-01.
-    pub pck_not_after: (i32, u8, u8),
+    /// Start of every certificate's validity; default 2020-01-01.
+    pub not_before: Ymd,
+    /// End of the CA and TCB signing certificates' validity; default 2040-01-01.
+    pub not_after: Ymd,
+    /// End of the PCK leaf's validity; default 2040-01-01.
+    pub pck_not_after: Ymd,
     /// Put the Intel SGX extension in the PCK leaf (default true).
     pub sgx_extension: bool,
 }
@@ -55,6 +66,8 @@ pub struct TestChainOptions {
 impl Default for TestChainOptions {
     fn default() -> Self {
         Self {
+            not_before: (2020, 1, 1),
+            not_after: (2040, 1, 1),
             pck_not_after: (2040, 1, 1),
             sgx_extension: true,
         }
@@ -80,6 +93,10 @@ pub struct TestCollateral {
     pub qe_identity_id: String,
     /// QE identity `isvprodid` (the test QE's is 2).
     pub qe_isvprodid: u16,
+    /// `thisUpdate` of both CRLs (and the PCK revocation date).
+    pub crl_this_update: Ymd,
+    /// `nextUpdate` of both CRLs.
+    pub crl_next_update: Ymd,
 }
 
 impl Default for TestCollateral {
@@ -93,6 +110,8 @@ impl Default for TestCollateral {
             fmspc: TEST_FMSPC,
             qe_identity_id: "TD_QE".into(),
             qe_isvprodid: 2,
+            crl_this_update: (2025, 1, 1),
+            crl_next_update: (2035, 1, 1),
         }
     }
 }
@@ -110,6 +129,8 @@ pub struct TestTdReport {
     pub mrsignerseam: [u8; 48],
     /// MRTD.
     pub mrtd: [u8; 48],
+    /// MRCONFIGID (default zero).
+    pub mrconfigid: [u8; 48],
     /// RTMR0..3.
     pub rtmr: [[u8; 48]; 4],
     /// REPORTDATA.
@@ -126,6 +147,7 @@ impl Default for TestTdReport {
             mrseam: [0x5e; 48],
             mrsignerseam: [0; 48],
             mrtd: [0xa1; 48],
+            mrconfigid: [0; 48],
             rtmr: [[0xb0; 48], [0xb1; 48], [0xb2; 48], [0; 48]],
             report_data: [0xdd; 64],
         }
@@ -134,18 +156,17 @@ impl Default for TestTdReport {
 
 /// A generated test DCAP chain with its private keys.
 pub struct TestChain {
-    root_key: KeyPair,
+    root_key: TestKey,
     root_params: CertificateParams,
     root_der: Vec<u8>,
-    pck_ca_key: KeyPair,
+    pck_ca_key: TestKey,
     pck_ca_params: CertificateParams,
     pck_ca_pem: String,
-    tcb_signer: EcdsaKeyPair,
+    tcb_signer: TestKey,
     tcb_signer_pem: String,
     pck_leaf_pem: String,
-    pck_key: EcdsaKeyPair,
-    attestation_key: EcdsaKeyPair,
-    rng: SystemRandom,
+    pck_key: TestKey,
+    attestation_key: TestKey,
 }
 
 impl std::fmt::Debug for TestChain {
@@ -154,9 +175,56 @@ impl std::fmt::Debug for TestChain {
     }
 }
 
-fn ring_key(k: &KeyPair, rng: &SystemRandom) -> EcdsaKeyPair {
-    EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, k.serialized_der(), rng)
-        .expect("rcgen P-256 PKCS#8 loads in ring")
+/// A P-256 key derived from a seed, signing deterministically (RFC 6979):
+/// rcgen's own key pairs sign with ring, whose ECDSA nonces are random, so
+/// their certificates would differ on every run.
+struct TestKey {
+    key: p256::ecdsa::SigningKey,
+    /// Uncompressed SEC1 public point (0x04 ‖ x ‖ y).
+    public: Vec<u8>,
+}
+
+impl TestKey {
+    /// The key of `label` in the chain of `seed`: SHA-256(domain ‖ seed ‖
+    /// label ‖ counter) as the scalar, the first counter that gives a valid one.
+    fn derive(seed: &[u8; 32], label: &str) -> Self {
+        for counter in 0u32.. {
+            let scalar = Sha256::new()
+                .chain_update(b"aether-tdx-test-chain-v1")
+                .chain_update(seed)
+                .chain_update(label.as_bytes())
+                .chain_update(counter.to_be_bytes())
+                .finalize();
+            if let Ok(key) = p256::ecdsa::SigningKey::from_slice(&scalar) {
+                let public = key.verifying_key().to_sec1_point(false).as_bytes().to_vec();
+                return Self { key, public };
+            }
+        }
+        unreachable!("a valid P-256 scalar is found within a few counters")
+    }
+
+    /// Raw `r ‖ s` (64 bytes), as DCAP quotes and collateral carry signatures.
+    fn sign_raw(&self, msg: &[u8]) -> Vec<u8> {
+        let sig: p256::ecdsa::Signature = self.key.sign(msg);
+        sig.to_bytes().to_vec()
+    }
+}
+
+impl rcgen::PublicKeyData for TestKey {
+    fn der_bytes(&self) -> &[u8] {
+        &self.public
+    }
+
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        &rcgen::PKCS_ECDSA_P256_SHA256
+    }
+}
+
+impl rcgen::SigningKey for TestKey {
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
+        let sig: p256::ecdsa::Signature = self.key.sign(msg);
+        Ok(sig.to_der().as_bytes().to_vec())
+    }
 }
 
 fn name(cn: &str) -> rcgen::DistinguishedName {
@@ -166,12 +234,16 @@ fn name(cn: &str) -> rcgen::DistinguishedName {
     dn
 }
 
-fn params(cn: &str, serial: &[u8], ca: bool) -> CertificateParams {
+fn ymd((y, m, d): Ymd) -> time::OffsetDateTime {
+    date_time_ymd(y, m, d)
+}
+
+fn params(cn: &str, serial: &[u8], ca: bool, opts: &TestChainOptions) -> CertificateParams {
     let mut p = CertificateParams::default();
     p.distinguished_name = name(cn);
     p.serial_number = Some(SerialNumber::from_slice(serial));
-    p.not_before = date_time_ymd(2020, 1, 1);
-    p.not_after = date_time_ymd(2040, 1, 1);
+    p.not_before = ymd(opts.not_before);
+    p.not_after = ymd(opts.not_after);
     if ca {
         p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
@@ -252,11 +324,20 @@ impl TestChain {
         Self::generate_with(&TestChainOptions::default())
     }
 
-    /// Generates a chain with `opts`.
+    /// Generates a chain with `opts` and a random seed.
     pub fn generate_with(opts: &TestChainOptions) -> Self {
-        let rng = SystemRandom::new();
-        let root_key = KeyPair::generate().expect("P-256 key");
-        let root_params = params("Aether Test SGX Root CA", &[0x01], true);
+        let mut seed = [0u8; 32];
+        ring::rand::SystemRandom::new()
+            .fill(&mut seed)
+            .expect("system randomness");
+        Self::from_seed(&seed, opts)
+    }
+
+    /// The chain of `seed`: the same keys, certificates, collateral and quotes
+    /// on every run.
+    pub fn from_seed(seed: &[u8; 32], opts: &TestChainOptions) -> Self {
+        let root_key = TestKey::derive(seed, "root");
+        let root_params = params("Aether Test SGX Root CA", &[0x01], true, opts);
         let root_der = root_params
             .self_signed(&root_key)
             .expect("root")
@@ -264,8 +345,8 @@ impl TestChain {
             .to_vec();
         let root_issuer = Issuer::from_params(&root_params, &root_key);
 
-        let pck_ca_key = KeyPair::generate().expect("P-256 key");
-        let pck_ca_params = params("Aether Test SGX PCK Platform CA", &[0x02], true);
+        let pck_ca_key = TestKey::derive(seed, "pck-ca");
+        let pck_ca_params = params("Aether Test SGX PCK Platform CA", &[0x02], true, opts);
         let pck_ca_pem = pem_of(
             pck_ca_params
                 .signed_by(&pck_ca_key, &root_issuer)
@@ -273,19 +354,23 @@ impl TestChain {
                 .der(),
         );
 
-        let tcb_key = KeyPair::generate().expect("P-256 key");
-        let tcb_params = params("Aether Test SGX TCB Signing", &[0x03], false);
+        let tcb_signer = TestKey::derive(seed, "tcb-signer");
+        let tcb_params = params("Aether Test SGX TCB Signing", &[0x03], false, opts);
         let tcb_signer_pem = pem_of(
             tcb_params
-                .signed_by(&tcb_key, &root_issuer)
+                .signed_by(&tcb_signer, &root_issuer)
                 .expect("TCB signer")
                 .der(),
         );
 
-        let pck_key = KeyPair::generate().expect("P-256 key");
-        let mut leaf = params("Aether Test SGX PCK Certificate", &TEST_PCK_SERIAL, false);
-        let (y, m, d) = opts.pck_not_after;
-        leaf.not_after = date_time_ymd(y, m, d);
+        let pck_key = TestKey::derive(seed, "pck");
+        let mut leaf = params(
+            "Aether Test SGX PCK Certificate",
+            &TEST_PCK_SERIAL,
+            false,
+            opts,
+        );
+        leaf.not_after = ymd(opts.pck_not_after);
         if opts.sgx_extension {
             let mut ext = CustomExtension::from_oid_content(&SGX_EXT, sgx_extension());
             ext.set_criticality(false);
@@ -297,15 +382,9 @@ impl TestChain {
                 .expect("PCK leaf")
                 .der(),
         );
-
-        let att =
-            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).expect("key");
-        let attestation_key =
-            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, att.as_ref(), &rng)
-                .expect("key");
         Self {
-            tcb_signer: ring_key(&tcb_key, &rng),
-            pck_key: ring_key(&pck_key, &rng),
+            tcb_signer,
+            pck_key,
             root_key,
             root_params,
             root_der,
@@ -314,8 +393,7 @@ impl TestChain {
             pck_ca_pem,
             tcb_signer_pem,
             pck_leaf_pem,
-            attestation_key,
-            rng,
+            attestation_key: TestKey::derive(seed, "attestation"),
         }
     }
 
@@ -329,24 +407,22 @@ impl TestChain {
         pem_of(&self.root_der)
     }
 
-    fn sign(&self, key: &EcdsaKeyPair, msg: &[u8]) -> Vec<u8> {
-        key.sign(&self.rng, msg)
-            .expect("ECDSA signing")
-            .as_ref()
-            .to_vec()
-    }
-
-    fn crl(&self, issuer: Issuer<'_, &KeyPair>, revoked: &[&[u8]]) -> Vec<u8> {
+    fn crl(
+        &self,
+        issuer: Issuer<'_, &TestKey>,
+        revoked: &[&[u8]],
+        opts: &TestCollateral,
+    ) -> Vec<u8> {
         CertificateRevocationListParams {
-            this_update: date_time_ymd(2025, 1, 1),
-            next_update: date_time_ymd(2035, 1, 1),
+            this_update: ymd(opts.crl_this_update),
+            next_update: ymd(opts.crl_next_update),
             crl_number: SerialNumber::from_slice(&[1]),
             issuing_distribution_point: None,
             revoked_certs: revoked
                 .iter()
                 .map(|serial| RevokedCertParams {
                     serial_number: SerialNumber::from_slice(serial),
-                    revocation_time: date_time_ymd(2025, 1, 1),
+                    revocation_time: ymd(opts.crl_this_update),
                     reason_code: None,
                     invalidity_date: None,
                 })
@@ -409,13 +485,13 @@ impl TestChain {
         let signing_chain = format!("{}{}", self.tcb_signer_pem, self.root_pem());
         serde_json::json!({
             "pck_crl_issuer_chain": format!("{}{}", self.pck_ca_pem, self.root_pem()),
-            "root_ca_crl": hex::encode(self.crl(root_issuer, &[])),
-            "pck_crl": hex::encode(self.crl(pck_ca_issuer, &revoked)),
+            "root_ca_crl": hex::encode(self.crl(root_issuer, &[], opts)),
+            "pck_crl": hex::encode(self.crl(pck_ca_issuer, &revoked, opts)),
             "tcb_info_issuer_chain": signing_chain,
-            "tcb_info_signature": hex::encode(self.sign(&self.tcb_signer, tcb_info.as_bytes())),
+            "tcb_info_signature": hex::encode(self.tcb_signer.sign_raw(tcb_info.as_bytes())),
             "tcb_info": tcb_info,
             "qe_identity_issuer_chain": signing_chain,
-            "qe_identity_signature": hex::encode(self.sign(&self.tcb_signer, qe_identity.as_bytes())),
+            "qe_identity_signature": hex::encode(self.tcb_signer.sign_raw(qe_identity.as_bytes())),
             "qe_identity": qe_identity,
         })
         .to_string()
@@ -440,15 +516,19 @@ impl TestChain {
         q.extend(report.td_attributes);
         q.extend(0x0000_0000_0006_02e7u64.to_le_bytes()); // XFAM
         q.extend(report.mrtd);
-        q.extend([0u8; 48 * 3]); // MRCONFIGID, MROWNER, MROWNERCONFIG
+        q.extend(report.mrconfigid);
+        q.extend([0u8; 48 * 2]); // MROWNER, MROWNERCONFIG
         for r in &report.rtmr {
             q.extend(r);
         }
         q.extend(report.report_data);
         let signed_len = q.len();
 
-        let att_pub = self.attestation_key.public_key().as_ref();
-        let att_key = att_pub.get(1..65).expect("uncompressed P-256 point");
+        let att_key = self
+            .attestation_key
+            .public
+            .get(1..65)
+            .expect("uncompressed P-256 point");
         let qe_auth = [0x0a_u8; 32];
         // QE report (SGX enclave report of the TD quoting enclave).
         let mut qe = Vec::with_capacity(384);
@@ -466,7 +546,7 @@ impl TestChain {
         let binding: [u8; 32] = Sha256::digest([att_key, &qe_auth[..]].concat()).into();
         qe.extend(binding);
         qe.extend([0u8; 32]);
-        let qe_sig = self.sign(&self.pck_key, &qe);
+        let qe_sig = self.pck_key.sign_raw(&qe);
 
         let chain = format!(
             "{}{}{}",
@@ -487,7 +567,7 @@ impl TestChain {
         );
         cert_body.extend(chain.as_bytes());
 
-        let quote_sig = self.sign(&self.attestation_key, &q[..signed_len]);
+        let quote_sig = self.attestation_key.sign_raw(&q[..signed_len]);
         let mut auth = Vec::new();
         auth.extend(quote_sig);
         auth.extend(att_key);

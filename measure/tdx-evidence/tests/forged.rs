@@ -152,6 +152,16 @@ fn expired_and_future_collateral_are_rejected() {
         check(&q, &expired, &Policy::default()),
         "collateral_expired"
     );
+    // CRLs past their nextUpdate while the TCB info and QE identity are
+    // still current: stale collateral too, not a revoked root.
+    let stale_crls = collateral(&TestCollateral {
+        crl_next_update: (2025, 12, 1),
+        ..Default::default()
+    });
+    assert_eq!(
+        check(&q, &stale_crls, &Policy::default()),
+        "collateral_expired"
+    );
     let future = collateral(&TestCollateral {
         issue_date: "2026-02-01T00:00:00Z".into(),
         ..Default::default()

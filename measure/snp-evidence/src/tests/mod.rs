@@ -1,6 +1,7 @@
 //! Tests: real AMD-signed vectors, hostile inputs, and a single-check failure
 //! for every check (with the test key chain where real data cannot isolate it).
 
+mod asvk_and_bundles;
 mod hostile;
 mod signer_checks;
 mod vectors;

@@ -415,13 +415,13 @@ impl Core {
     fn on_start(&mut self) {
         self.round = self.safety.current_round();
         self.schedule_timeout();
-        if let Some(vote) = self.safety.last_vote.clone() {
-            if vote.round == self.round {
-                // Re-send the vote made before the restart; never re-sign.
-                self.out
-                    .push(Action::Broadcast(ConsensusMsg::Vote(vote.clone())));
-                self.collect_vote(&vote, true);
-            }
+        if let Some(vote) = self.safety.last_vote.clone()
+            && vote.round == self.round
+        {
+            // Re-send the vote made before the restart; never re-sign.
+            self.out
+                .push(Action::Broadcast(ConsensusMsg::Vote(vote.clone())));
+            self.collect_vote(&vote, true);
         }
         let hqc = self.safety.highest_qc.clone();
         self.want(
@@ -761,10 +761,10 @@ impl Core {
         if !self.verify_qc(&fields.justify) {
             return self.reject(Rejection::BadQuorumCert);
         }
-        if let Some(tc) = &fields.timeout_cert {
-            if !self.verify_tc(tc) {
-                return self.reject(Rejection::BadTimeoutCert);
-            }
+        if let Some(tc) = &fields.timeout_cert
+            && !self.verify_tc(tc)
+        {
+            return self.reject(Rejection::BadTimeoutCert);
         }
         self.process_qc(&fields.justify);
         if let Some(tc) = &fields.timeout_cert {
@@ -924,7 +924,7 @@ impl Core {
             round,
             parent: hqc.block,
             height: hqc.height + 1,
-            consensus: ConsensusFields::HotStuff(fields),
+            consensus: ConsensusFields::HotStuff(Box::new(fields)),
         });
     }
 
@@ -936,7 +936,7 @@ impl Core {
             return;
         }
         if header.parent_hash != parent
-            || header.consensus != ConsensusFields::HotStuff(fields.clone())
+            || header.consensus != ConsensusFields::HotStuff(Box::new(fields.clone()))
             || header.height != fields.justify.height + 1
         {
             return;
@@ -1086,7 +1086,7 @@ impl Core {
             return self.reject(Rejection::BadSignature);
         }
         match self.votes.insert(vote, stake) {
-            VoteOutcome::Duplicate => return,
+            VoteOutcome::Duplicate => (),
             VoteOutcome::Conflict(first) => {
                 if self.vote_ok(&first) && self.vote_ok(vote) {
                     self.emit_evidence(
@@ -1098,7 +1098,6 @@ impl Core {
                 } else if !self.vote_ok(vote) {
                     self.reject(Rejection::BadSignature);
                 }
-                return;
             }
             VoteOutcome::Added(total) => {
                 self.probe_leader_equivocation(vote);
@@ -1232,10 +1231,10 @@ impl Core {
         b: (BlockRef, BlsSignatureBytes),
     ) {
         let round = a.0.round;
-        if let Some(evidence) = EquivocationEvidence::new(kind, offender, a, b) {
-            if self.evidence_sent.insert((kind, offender, round)) {
-                self.out.push(Action::Evidence(evidence));
-            }
+        if let Some(evidence) = EquivocationEvidence::new(kind, offender, a, b)
+            && self.evidence_sent.insert((kind, offender, round))
+        {
+            self.out.push(Action::Evidence(evidence));
         }
     }
 
@@ -1247,10 +1246,10 @@ impl Core {
         }
         self.local_timeout();
         // Retransmit: the vote of this round (if any) and the fetches.
-        if let Some(vote) = self.safety.last_vote.clone() {
-            if vote.round == self.round {
-                self.out.push(Action::Broadcast(ConsensusMsg::Vote(vote)));
-            }
+        if let Some(vote) = self.safety.last_vote.clone()
+            && vote.round == self.round
+        {
+            self.out.push(Action::Broadcast(ConsensusMsg::Vote(vote)));
         }
         self.refetch(0);
         self.timeout_retries += 1;
@@ -1357,12 +1356,13 @@ impl Core {
         if round == self.round && self.timeout_sent.is_none() && self.set.is_blocking(stake) {
             self.local_timeout();
         }
-        if self.set.is_quorum(stake) && !self.tc_formed.contains(&round) {
-            if let Some(tc) = self.form_tc(round) {
-                self.tc_formed.insert(round);
-                self.verified_tcs.insert(tc.digest());
-                self.process_tc(&tc);
-            }
+        if self.set.is_quorum(stake)
+            && !self.tc_formed.contains(&round)
+            && let Some(tc) = self.form_tc(round)
+        {
+            self.tc_formed.insert(round);
+            self.verified_tcs.insert(tc.digest());
+            self.process_tc(&tc);
         }
     }
 
@@ -1371,10 +1371,13 @@ impl Core {
         let mut groups: BTreeMap<Round, SignerBitmap> = BTreeMap::new();
         let mut signatures = Vec::with_capacity(map.len());
         for (v, t) in map {
-            if !groups.contains_key(&t.high_qc.round) {
-                groups.insert(t.high_qc.round, SignerBitmap::new(self.set.len()).ok()?);
-            }
-            groups.get_mut(&t.high_qc.round)?.set(*v);
+            let bitmap = match groups.entry(t.high_qc.round) {
+                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    e.insert(SignerBitmap::new(self.set.len()).ok()?)
+                }
+            };
+            bitmap.set(*v);
             signatures.push(Signature::from_bytes(&t.signature.0).ok()?);
         }
         let aggregate = aggregate_signatures(&signatures).ok()?;

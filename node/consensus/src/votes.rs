@@ -80,10 +80,10 @@ impl VoteCollector {
     /// stays taken: a validator that sent a bad signature in a round gets
     /// no second chance in that round).
     pub fn discard(&mut self, block: &BlockRef, voter: ValidatorIndex, stake: u64) {
-        if let Some(votes) = self.block_votes(block) {
-            if votes.signatures.remove(&voter).is_some() {
-                votes.stake -= u128::from(stake);
-            }
+        if let Some(votes) = self.block_votes(block)
+            && votes.signatures.remove(&voter).is_some()
+        {
+            votes.stake -= u128::from(stake);
         }
     }
 

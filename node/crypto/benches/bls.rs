@@ -8,6 +8,8 @@
 //!
 //! Run: `cargo bench -p aether-crypto --bench bls`.
 
+#![allow(missing_docs)] // criterion_group! generates undocumented items
+
 use aether_crypto::bls::{
     AggregatePublicKey, Domain, PublicKey, SecretKey, Signature, aggregate_signatures, verify,
 };

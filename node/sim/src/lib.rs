@@ -52,9 +52,11 @@
 //!    leader's two proposals reached honest nodes) yields evidence; every
 //!    evidence verifies and none accuses an honest validator. (The slash
 //!    itself is ledger work.)
-//! 5. Liveness: after the last heal or restart, every live honest node
-//!    finalizes `target_blocks` more blocks within a bounded number of
-//!    rounds and of simulated time.
+//! 5. Liveness: after the last heal or restart, the chain finalizes
+//!    `target_blocks` more blocks within `liveness_rounds` rounds (counted
+//!    from the highest honest round at that point), and every live honest
+//!    node does within the deadline (a node that was cut off catches up by
+//!    fetching the blocks it missed, one per round trip).
 //!
 //! # Entry point
 //! ```

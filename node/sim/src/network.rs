@@ -166,16 +166,17 @@ impl NetworkModel {
         partitions: Vec<Partition>,
     ) -> Self {
         let mut base = vec![vec![0u64; nodes]; nodes];
-        for a in 0..nodes {
-            for b in (a + 1)..nodes {
-                let l = if link.max_latency_us > link.min_latency_us {
-                    rng.gen_range(link.min_latency_us..=link.max_latency_us)
-                } else {
-                    link.min_latency_us
-                };
-                base[a][b] = l;
-                base[b][a] = l;
-            }
+        let pairs: Vec<(usize, usize)> = (0..nodes)
+            .flat_map(|a| ((a + 1)..nodes).map(move |b| (a, b)))
+            .collect();
+        for (a, b) in pairs {
+            let l = if link.max_latency_us > link.min_latency_us {
+                rng.gen_range(link.min_latency_us..=link.max_latency_us)
+            } else {
+                link.min_latency_us
+            };
+            base[a][b] = l;
+            base[b][a] = l;
         }
         NetworkModel {
             link,

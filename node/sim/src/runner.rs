@@ -161,7 +161,7 @@ enum SimEvent {
     App {
         node: usize,
         incarnation: u64,
-        event: Event,
+        event: Box<Event>,
     },
     Crash {
         node: usize,
@@ -211,6 +211,9 @@ struct Node {
     busy_until: u64,
     final_height: u64,
     stable_mark: Option<(u64, u64)>,
+    /// The round this node was in when it reached the target after the
+    /// stable point.
+    reached_round: Option<u64>,
     replay_log: Vec<ConsensusMsg>,
 }
 
@@ -251,6 +254,9 @@ pub struct Simulation {
     final_at: BTreeMap<BlockHash, (u64, u64, usize)>,
     stable: bool,
 }
+
+/// Simulated time a run goes on after every node reached its target.
+const DRAIN_US: u64 = 150_000;
 
 /// Hash tag of the simulated epoch seed.
 const SEED_TAG: &str = "aether/sim-epoch-seed/v1";
@@ -307,6 +313,7 @@ impl Simulation {
                 busy_until: 0,
                 final_height: 0,
                 stable_mark: None,
+                reached_round: None,
                 replay_log: Vec::new(),
             })
             .collect();
@@ -397,7 +404,8 @@ impl Simulation {
     /// Runs until every honest node finalized the target after the stable
     /// point, or the deadline; then checks the end-of-run invariants.
     pub fn run(mut self) -> RunReport {
-        let deadline = self.plan.stable_at_us() + self.plan.deadline_us;
+        let mut deadline = self.plan.stable_at_us() + self.plan.deadline_us;
+        let mut draining = false;
         while let Some(Reverse(item)) = self.queue.pop() {
             if item.at > deadline {
                 break;
@@ -405,8 +413,10 @@ impl Simulation {
             self.now = item.at;
             self.trace.update(&item.at.to_le_bytes());
             self.dispatch(item.event);
-            if self.stable && self.all_reached_target() {
-                break;
+            if !draining && self.stable && self.all_reached_target() {
+                // Let what is in flight land (evidence fetches, last votes).
+                draining = true;
+                deadline = self.now + DRAIN_US;
             }
         }
         self.finish()
@@ -432,7 +442,7 @@ impl Simulation {
             } => {
                 if self.nodes[node].incarnation == incarnation && self.nodes[node].core.is_some() {
                     self.trace.update(b"app");
-                    self.drive(node, event);
+                    self.drive(node, *event);
                 }
             }
             SimEvent::Crash { node } => {
@@ -451,9 +461,18 @@ impl Simulation {
             SimEvent::Tick { node } => self.on_tick(node),
             SimEvent::Stable => {
                 self.stable = true;
+                // Rounds are counted from the highest round any honest node
+                // was in: a node that was cut off jumps there when it heals.
+                let top = self
+                    .nodes
+                    .iter()
+                    .filter(|n| n.honest())
+                    .filter_map(|n| n.core.as_ref().map(|c| c.round().0))
+                    .max()
+                    .unwrap_or(0);
                 for n in &mut self.nodes {
-                    if let Some(core) = &n.core {
-                        n.stable_mark = Some((n.final_height, core.round().0));
+                    if n.core.is_some() {
+                        n.stable_mark = Some((n.final_height, top));
                     }
                 }
             }
@@ -666,11 +685,11 @@ impl Simulation {
                         SimEvent::App {
                             node: id,
                             incarnation,
-                            event: Event::BlockBuilt {
+                            event: Box::new(Event::BlockBuilt {
                                 round,
                                 header: built.header,
                                 payload: built.payload,
-                            },
+                            }),
                         },
                     );
                 }
@@ -683,10 +702,10 @@ impl Simulation {
                     SimEvent::App {
                         node: id,
                         incarnation,
-                        event: Event::BlockVerified {
+                        event: Box::new(Event::BlockVerified {
                             block: header.hash(),
                             valid,
-                        },
+                        }),
                     },
                 );
             }
@@ -1000,6 +1019,11 @@ impl Simulation {
             });
         }
         node.final_height = height;
+        if let (Some((mark, _)), None) = (node.stable_mark, node.reached_round)
+            && height >= mark + self.plan.target_blocks
+        {
+            node.reached_round = node.core.as_ref().map(|c| c.round().0);
+        }
         if !node.honest() {
             return;
         }
@@ -1070,24 +1094,43 @@ impl Simulation {
                 });
             }
         }
-        // Liveness after the stable point.
+        // Liveness after the stable point: every live honest node finalizes
+        // the target before the deadline, and the first to do so needs at
+        // most `liveness_rounds` rounds past the highest round at the
+        // stable point (a node that was cut off catches up by fetching one
+        // block per round trip; its time is bounded by the deadline).
         let target = self.plan.target_blocks;
+        let mut fastest: Option<(usize, u64)> = None;
         for (id, n) in self.nodes.iter().enumerate() {
             if !n.honest() || n.core.is_none() {
                 continue;
             }
-            let (from_height, from_round) = n.stable_mark.unwrap_or((0, 0));
-            let round = n.core.as_ref().map(|c| c.round().0).unwrap_or(0);
-            let rounds = round.saturating_sub(from_round);
-            if n.final_height < from_height + target || rounds > self.plan.liveness_rounds + target
+            let (from_height, top) = n.stable_mark.unwrap_or((0, 0));
+            let rounds = n.reached_round.map(|r| r.saturating_sub(top));
+            if let Some(r) = rounds
+                && fastest.is_none_or(|(_, best)| r < best)
             {
+                fastest = Some((id, r));
+            }
+            if n.final_height < from_height + target {
                 self.violations.push(Violation::Liveness {
                     node: id,
                     from_height,
                     to_height: n.final_height,
-                    rounds,
+                    rounds: rounds.unwrap_or(u64::MAX),
                 });
             }
+        }
+        if let Some((id, rounds)) = fastest
+            && rounds > self.plan.liveness_rounds
+        {
+            let n = &self.nodes[id];
+            self.violations.push(Violation::Liveness {
+                node: id,
+                from_height: n.stable_mark.map(|m| m.0).unwrap_or(0),
+                to_height: n.final_height,
+                rounds,
+            });
         }
         let honest_live = self
             .nodes

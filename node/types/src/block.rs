@@ -39,7 +39,7 @@ pub enum ConsensusFields {
     /// A block of the multi-validator chain (two-chain HotStuff): round,
     /// epoch, proposer, the parent's QC, the previous round's TC if any, and
     /// the proposer's VRF proof (see [`crate::consensus`]).
-    HotStuff(crate::consensus::ProposalFields),
+    HotStuff(Box<crate::consensus::ProposalFields>),
 }
 
 /// A block header.

@@ -8,6 +8,7 @@
 //! | shared test vectors | `AETHER_VECTORS` | `<workspace>/../shared/vectors` |
 //! | pinned inputs of `inputs.lock` | `AETHER_INPUTS` | `$AETHER_CACHE/inputs`, else `~/.cache/aether/inputs` |
 //! | the `sev-snp-measure` reference tool | `AETHER_SEV_SNP_MEASURE` | `<workspace>/.venv/bin/sev-snp-measure` |
+//! | the all-MiniLM-L6-v2 model directory | `AETHER_MODEL_DIR` | `$AETHER_INPUTS/all-minilm-l6-v2` |
 //!
 //! When something is missing, a test **fails** under `CI=true` (CI must never
 //! silently skip) and otherwise **skips** with a message saying what to run.
@@ -94,15 +95,54 @@ pub fn vector(rel: &str) -> Option<PathBuf> {
 
 /// A pinned input from `inputs.lock` (e.g. `"ovmf-bookworm.fd"`), fetched by `scripts/setup`.
 pub fn input(name: &str) -> Option<PathBuf> {
-    let dir = std::env::var_os("AETHER_INPUTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| cache_dir().join("inputs"));
-    let path = dir.join(name);
+    let path = inputs_dir().join(name);
     if path.is_file() {
         Some(path)
     } else {
         missing(&format!("input {}", path.display()), "run scripts/setup");
         None
+    }
+}
+
+fn inputs_dir() -> PathBuf {
+    std::env::var_os("AETHER_INPUTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| cache_dir().join("inputs"))
+}
+
+/// A directory of pinned inputs (rows of `inputs.lock` named `NAME/...`),
+/// or `None` (after reporting) when `marker`, a file inside it, is absent.
+pub fn input_dir(name: &str, marker: &str) -> Option<PathBuf> {
+    let dir = inputs_dir().join(name);
+    if dir.join(marker).is_file() {
+        Some(dir)
+    } else {
+        missing(
+            &format!("input directory {}", dir.display()),
+            "run scripts/setup",
+        );
+        None
+    }
+}
+
+/// The all-MiniLM-L6-v2 model directory: `AETHER_MODEL_DIR`, else the pinned
+/// input `all-minilm-l6-v2`; `None` (after reporting) when absent.
+pub fn minilm_model_dir() -> Option<PathBuf> {
+    match std::env::var_os("AETHER_MODEL_DIR") {
+        Some(dir) if Path::new(&dir).join("model.safetensors").is_file() => {
+            Some(PathBuf::from(dir))
+        }
+        Some(dir) => {
+            missing(
+                &format!(
+                    "model.safetensors in AETHER_MODEL_DIR={}",
+                    Path::new(&dir).display()
+                ),
+                "point AETHER_MODEL_DIR at the all-minilm-l6-v2 directory, or unset it",
+            );
+            None
+        }
+        None => input_dir("all-minilm-l6-v2", "model.safetensors"),
     }
 }
 

@@ -90,7 +90,8 @@ fn main() {
     });
 
     println!(
-        "all-MiniLM-L6-v2, 128-token input, one core ({runs} runs after 2 warm-up; median / min)"
+        "all-MiniLM-L6-v2, 128-token input, one core, kernel {} ({runs} runs after 2 warm-up; median / min)",
+        aether_infer::kernel_level()
     );
     println!(
         "  ours (fixed-order f32, bit-exact):  {:7.1} ms / {:7.1} ms   (goal <= 250 ms)",

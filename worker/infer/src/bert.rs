@@ -136,7 +136,7 @@ impl Config {
             c.type_vocab_size,
         ];
         if dims.iter().any(|d| *d == 0 || *d > 1 << 20)
-            || c.hidden_size % c.num_attention_heads != 0
+            || !c.hidden_size.is_multiple_of(c.num_attention_heads)
             || c.num_hidden_layers > 256
         {
             return Err(bad(f, "implausible dimensions"));

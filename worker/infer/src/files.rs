@@ -47,6 +47,7 @@ pub const MODEL_FILES: [&str; 6] = [
 ];
 
 /// Index of `tokenizer.json` in [`MODEL_FILES`].
+#[cfg(feature = "text")]
 pub(crate) const TOKENIZER: usize = 4;
 /// Index of `model.safetensors` in [`MODEL_FILES`].
 pub(crate) const WEIGHTS: usize = 5;

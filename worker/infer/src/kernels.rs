@@ -24,8 +24,10 @@
 //! - **Vectorised only across independent outputs.** The matrix kernel keeps
 //!   an `MR × NR` tile of *different* outputs in registers and updates all of
 //!   them with one `k` step at a time; SIMD lanes hold different outputs,
-//!   never parts of one sum. The tile shape depends on the target features
-//!   (SSE2, AVX2, AVX-512) for speed; the result does not.
+//!   never parts of one sum. The tile shape and instruction set are picked
+//!   at run time ([`Isa`]: SSE2, AVX2 or AVX-512F, never FMA) for speed; the
+//!   result does not depend on them (tested bit for bit, in process and
+//!   across builds).
 //! - **Transcendentals from `libm`** (a Rust port of musl): `expf`, `erff`
 //!   and `sqrtf` are plain f32/f64 code (`sqrtf` is the correctly rounded
 //!   `sqrtss` instruction), not the platform's math library, whose results
@@ -33,17 +35,76 @@
 //! - **One thread.** A job's arithmetic runs on the calling thread;
 //!   parallelism is across jobs.
 
-/// Output columns per register tile (one packed weight panel).
-#[cfg(target_feature = "avx512f")]
-pub(crate) const NR: usize = 32;
-/// Output columns per register tile (one packed weight panel).
-#[cfg(all(target_feature = "avx2", not(target_feature = "avx512f")))]
-pub(crate) const NR: usize = 16;
-/// Output columns per register tile (one packed weight panel).
-#[cfg(not(target_feature = "avx2"))]
-pub(crate) const NR: usize = 8;
-/// Rows per register tile.
-pub(crate) const MR: usize = 4;
+/// Instruction-set level of the matrix kernel. It sets the register tile
+/// (rows `MR` × outputs `NR`) and so the speed; every level computes every
+/// output with the same operations in the same order, so the bits are the
+/// same (tested).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Isa {
+    /// Plain Rust (SSE2 on x86-64): 4 × 8 tile.
+    Portable,
+    /// AVX2 without FMA: 6 × 16 tile.
+    Avx2,
+    /// AVX-512F without FMA: 4 × 32 tile (larger tiles spill registers).
+    Avx512,
+}
+
+impl Isa {
+    /// Outputs per panel.
+    fn nr(self) -> usize {
+        match self {
+            Isa::Portable => 8,
+            Isa::Avx2 => 16,
+            Isa::Avx512 => 32,
+        }
+    }
+
+    /// The levels this CPU runs, best last.
+    pub(crate) fn available() -> Vec<Isa> {
+        let mut v = vec![Isa::Portable];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                v.push(Isa::Avx2);
+            }
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                v.push(Isa::Avx512);
+            }
+        }
+        v
+    }
+
+    /// The level used: the best available, or the one named by the
+    /// environment variable `AETHER_INFER_KERNEL` (`portable`, `avx2`,
+    /// `avx512`) when the CPU has it — for tests and benchmarks, since the
+    /// result does not depend on it. Decided once per process.
+    pub(crate) fn current() -> Isa {
+        static ISA: std::sync::OnceLock<Isa> = std::sync::OnceLock::new();
+        *ISA.get_or_init(|| {
+            let available = Isa::available();
+            let wanted = match std::env::var("AETHER_INFER_KERNEL").as_deref() {
+                Ok("portable") => Some(Isa::Portable),
+                Ok("avx2") => Some(Isa::Avx2),
+                Ok("avx512") => Some(Isa::Avx512),
+                _ => None,
+            };
+            match wanted {
+                Some(isa) if available.contains(&isa) => isa,
+                _ => *available.last().expect("portable is always available"),
+            }
+        })
+    }
+}
+
+/// The matrix kernel's instruction-set level in this process: `"portable"`,
+/// `"avx2"` or `"avx512"` (speed only: the results are the same).
+pub fn kernel_level() -> &'static str {
+    match Isa::current() {
+        Isa::Portable => "portable",
+        Isa::Avx2 => "avx2",
+        Isa::Avx512 => "avx512",
+    }
+}
 
 /// One multiply-accumulate step: `acc + x·w`, two roundings.
 #[inline(always)]
@@ -60,11 +121,12 @@ fn madd(acc: f32, x: f32, w: f32) -> f32 {
 }
 
 /// A weight matrix packed for [`matmul`]: `n` outputs of `k` inputs, stored
-/// as panels of [`NR`] outputs, each panel `k` rows of `NR` weights
-/// (contiguous in the order the kernel reads them); outputs past `n` in the
-/// last panel are zero and never stored.
+/// as panels of `NR` outputs (`NR` from the [`Isa`]), each panel `k` rows of
+/// `NR` weights, contiguous in the order the kernel reads them; outputs past
+/// `n` in the last panel are zero and never stored.
 #[derive(Clone, Debug)]
 pub(crate) struct Packed {
+    isa: Isa,
     k: usize,
     n: usize,
     panels: Vec<f32>,
@@ -72,30 +134,49 @@ pub(crate) struct Packed {
 }
 
 impl Packed {
-    /// Packs `w(o, kk)` (output `o`, input `kk`) with optional bias.
+    /// Packs `w(o, kk)` (output `o`, input `kk`) with optional bias, for the
+    /// process's kernel level.
     pub(crate) fn new(
         n: usize,
         k: usize,
         bias: Option<&[f32]>,
         w: impl Fn(usize, usize) -> f32,
     ) -> Packed {
-        let np = n.div_ceil(NR);
-        let mut panels = vec![0f32; np * k * NR];
-        for (p, panel) in panels.chunks_exact_mut(k * NR).enumerate() {
-            for (kk, row) in panel.chunks_exact_mut(NR).enumerate() {
+        Packed::for_isa(Isa::current(), n, k, bias, w)
+    }
+
+    /// Packs for a given kernel level.
+    pub(crate) fn for_isa(
+        isa: Isa,
+        n: usize,
+        k: usize,
+        bias: Option<&[f32]>,
+        w: impl Fn(usize, usize) -> f32,
+    ) -> Packed {
+        // matmul relies on this to run the level's instructions soundly.
+        assert!(
+            Isa::available().contains(&isa),
+            "{isa:?} is not available on this CPU"
+        );
+        let nr = isa.nr();
+        let np = n.div_ceil(nr);
+        let mut panels = vec![0f32; np * k * nr];
+        for (p, panel) in panels.chunks_exact_mut(k * nr).enumerate() {
+            for (kk, row) in panel.chunks_exact_mut(nr).enumerate() {
                 for (c, slot) in row.iter_mut().enumerate() {
-                    let o = p * NR + c;
+                    let o = p * nr + c;
                     if o < n {
                         *slot = w(o, kk);
                     }
                 }
             }
         }
-        let mut b = vec![0f32; np * NR];
+        let mut b = vec![0f32; np * nr];
         if let Some(bias) = bias {
             b[..n].copy_from_slice(&bias[..n]);
         }
         Packed {
+            isa,
             k,
             n,
             panels,
@@ -117,9 +198,59 @@ impl Packed {
 /// `out[r][o] = bias[o] + Σ_{kk in 0..k, increasing} x[r][kk]·w[o][kk]`
 /// for `rows` rows; `x` is `rows × k`, `out` is `rows × n` (row-major).
 pub(crate) fn matmul(x: &[f32], rows: usize, w: &Packed, out: &mut [f32]) {
+    assert_eq!(x.len(), rows * w.k, "matmul input shape");
+    assert_eq!(out.len(), rows * w.n, "matmul output shape");
+    match w.isa {
+        Isa::Portable => matmul_tiled::<4, 8>(x, rows, w, out),
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => {
+            // SAFETY: a Packed has Isa::Avx2 only if `Isa::available` saw AVX2
+            // on this CPU (Packed::new / for_isa are given available levels).
+            #[allow(unsafe_code)]
+            unsafe {
+                x86::matmul_avx2(x, rows, w, out)
+            }
+        }
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => {
+            // SAFETY: as above, for AVX-512F.
+            #[allow(unsafe_code)]
+            unsafe {
+                x86::matmul_avx512(x, rows, w, out)
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        _ => matmul_tiled::<4, 8>(x, rows, w, out),
+    }
+}
+
+/// The same generic kernel compiled with wider vector registers. Rust does
+/// not contract `a*b + c` into FMA even where the target feature set has it
+/// (AVX-512F implies FMA), so these compute exactly what the portable one does.
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::{Packed, matmul_tiled};
+
+    #[target_feature(enable = "avx2")]
+    pub(super) fn matmul_avx2(x: &[f32], rows: usize, w: &Packed, out: &mut [f32]) {
+        matmul_tiled::<6, 16>(x, rows, w, out)
+    }
+
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn matmul_avx512(x: &[f32], rows: usize, w: &Packed, out: &mut [f32]) {
+        matmul_tiled::<4, 32>(x, rows, w, out)
+    }
+}
+
+#[inline(always)]
+fn matmul_tiled<const MR: usize, const NR: usize>(
+    x: &[f32],
+    rows: usize,
+    w: &Packed,
+    out: &mut [f32],
+) {
     let (k, n) = (w.k, w.n);
-    debug_assert_eq!(x.len(), rows * k);
-    debug_assert_eq!(out.len(), rows * n);
+    debug_assert_eq!(w.isa.nr(), NR);
     let tiles = rows.div_ceil(MR);
     // x transposed per tile of MR rows: [tile][kk][r], missing rows zero.
     let mut xt = vec![0f32; tiles * k * MR];
@@ -136,7 +267,7 @@ pub(crate) fn matmul(x: &[f32], rows: usize, w: &Packed, out: &mut [f32]) {
         let col0 = p * NR;
         let cols = NR.min(n - col0);
         for (t, tile) in xt.chunks_exact(k * MR).enumerate() {
-            let acc = micro(tile, panel, bias);
+            let acc = micro::<MR, NR>(tile, panel, bias);
             for (r, acc_row) in acc.iter().enumerate().take(rows - t * MR) {
                 out[(t * MR + r) * n + col0..][..cols].copy_from_slice(&acc_row[..cols]);
             }
@@ -146,7 +277,11 @@ pub(crate) fn matmul(x: &[f32], rows: usize, w: &Packed, out: &mut [f32]) {
 
 /// The register tile: `MR × NR` independent sums, one `k` step at a time.
 #[inline(always)]
-fn micro(xt: &[f32], panel: &[f32], bias: &[f32; NR]) -> [[f32; NR]; MR] {
+fn micro<const MR: usize, const NR: usize>(
+    xt: &[f32],
+    panel: &[f32],
+    bias: &[f32; NR],
+) -> [[f32; NR]; MR] {
     let mut acc = [*bias; MR];
     for (x, w) in xt.chunks_exact(MR).zip(panel.chunks_exact(NR)) {
         let x: &[f32; MR] = x.try_into().expect("MR wide");
@@ -254,7 +389,7 @@ mod tests {
             for o in 0..n {
                 let mut acc = b[o];
                 for kk in 0..k {
-                    acc = acc + x[r * k + kk] * w[o * k + kk];
+                    acc += x[r * k + kk] * w[o * k + kk];
                 }
                 out[r * n + o] = acc;
             }
@@ -286,12 +421,14 @@ mod tests {
             let x = pseudo(1, rows * k);
             let w = pseudo(2, n * k);
             let b = pseudo(3, n);
-            let packed = Packed::linear(&w, &b, n, k);
-            let mut out = vec![f32::NAN; rows * n];
-            matmul(&x, rows, &packed, &mut out);
             let want = reference(&x, rows, k, n, &w, &b);
             let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(&out), bits(&want), "rows={rows} k={k} n={n}");
+            for isa in Isa::available() {
+                let packed = Packed::for_isa(isa, n, k, Some(&b), |o, kk| w[o * k + kk]);
+                let mut out = vec![f32::NAN; rows * n];
+                matmul(&x, rows, &packed, &mut out);
+                assert_eq!(bits(&out), bits(&want), "{isa:?} rows={rows} k={k} n={n}");
+            }
         }
     }
 

@@ -37,6 +37,7 @@ pub mod wasm;
 pub use bert::BertShape;
 pub use error::InferError;
 pub use files::{MODEL_FILES, ModelId, ModelSpec, model_id, model_id_from_hashes};
+pub use kernels::kernel_level;
 pub use model::{Model, ModelRun, truncate_tokens};
 pub use tokens::parse_token_file;
 pub use trace::{

@@ -249,12 +249,15 @@ fn missing_or_corrupt_model_files_name_the_file() {
     );
 }
 
+/// A change to a file's bytes.
+type Corruption = fn(&mut Vec<u8>);
+
 #[test]
 fn unusable_files_with_matching_pins_are_errors_not_panics() {
     let Some(dir) = aether_testkit::minilm_model_dir() else {
         return;
     };
-    let cases: [(&str, fn(&mut Vec<u8>)); 5] = [
+    let cases: [(&str, Corruption); 5] = [
         ("model.safetensors", |b| b.truncate(b.len() / 2)),
         ("model.safetensors", |b| {
             b[..8].copy_from_slice(&u64::MAX.to_le_bytes())

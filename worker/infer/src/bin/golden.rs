@@ -1,5 +1,6 @@
-//! Prints the output sha256 and trace root of fixed token inputs, one line
-//! each: `NAME OUTPUT_SHA256 TRACE_ROOT`. Built with different `RUSTFLAGS`
+//! Prints the matrix kernel level in use (`kernel LEVEL`), then the output
+//! sha256 and trace root of fixed token inputs, one line each:
+//! `NAME OUTPUT_SHA256 TRACE_ROOT`. Built with different `RUSTFLAGS`
 //! by `tests/build_flags.rs` (as bin `aether-infer-golden`, feature `golden`), whose outputs must agree with each other and
 //! with the golden values of `tests/model.rs` (and must not, when built with
 //! `--cfg aether_infer_fma`).
@@ -21,6 +22,7 @@ fn main() {
         .map(PathBuf::from)
         .expect("usage: golden MODEL_DIR");
     let model = Model::load(&dir).unwrap_or_else(|e| panic!("{e}"));
+    println!("kernel {}", aether_infer::kernel_level());
     for (name, tokens) in inputs::golden_inputs() {
         let run = model.run(&tokens).unwrap_or_else(|e| panic!("{name}: {e}"));
         println!(

@@ -376,6 +376,11 @@ impl WasmJob {
                     io = true;
                 }
                 (name, ExternType::Global(g)) if g.mutability() == Mutability::Var => {
+                    if !matches!(g.content(), ValType::I32 | ValType::I64) {
+                        return Err(WasmError::Abi(format!(
+                            "mutable global {name} is not i32 or i64"
+                        )));
+                    }
                     if name.len() > 255 {
                         return Err(WasmError::Abi("exported global name over 255 bytes".into()));
                     }
@@ -448,8 +453,7 @@ impl WasmJob {
                 {
                     Some(Val::I64(v)) => GlobalValue::I64(v),
                     Some(Val::I32(v)) => GlobalValue::I32(v),
-                    // Checked in `new`: exported mutable globals are i32 or i64
-                    // (floats and references are rejected at compile time).
+                    // Checked in `new`: exported mutable globals are i32 or i64.
                     other => unreachable!("global {name} holds {other:?}"),
                 };
                 (name.clone(), value)

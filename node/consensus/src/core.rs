@@ -156,11 +156,15 @@ pub enum Action {
     },
     /// A validator signed two different blocks in one round.
     Evidence(EquivocationEvidence),
-    /// Fetch a block this node is missing (send `BlockRequest` to some of
-    /// `from`, feed the `BlockResponse` back as a message).
+    /// Fetch a block this node is missing (send `BlockRequest { block,
+    /// ancestors }` to some of `from`, feed the `BlockResponse` back as a
+    /// message).
     Fetch {
         /// The block.
         block: BlockHash,
+        /// How many of its ancestors this node is also missing (at most
+        /// `MAX_SYNC_ANCESTORS`).
+        ancestors: u16,
         /// Validators that should have it.
         from: Vec<ValidatorIndex>,
     },
@@ -229,8 +233,8 @@ pub struct Core {
     waiting_count: usize,
     wanted: HashMap<BlockHash, Want>,
     certified: HashMap<BlockHash, QuorumCert>,
-    verified_qcs: HashSet<Digest>,
-    verified_tcs: HashSet<Digest>,
+    verified_qcs: HashMap<Digest, Round>,
+    verified_tcs: HashMap<Digest, Round>,
     votes: VoteCollector,
     timeouts: BTreeMap<Round, BTreeMap<ValidatorIndex, TimeoutMsg>>,
     tc_formed: BTreeSet<Round>,
@@ -315,8 +319,8 @@ impl Core {
             waiting_count: 0,
             wanted: HashMap::new(),
             certified: HashMap::new(),
-            verified_qcs: HashSet::new(),
-            verified_tcs: HashSet::new(),
+            verified_qcs: HashMap::new(),
+            verified_tcs: HashMap::new(),
             votes: VoteCollector::default(),
             timeouts: BTreeMap::new(),
             tc_formed: BTreeSet::new(),
@@ -451,6 +455,9 @@ impl Core {
         self.building = None;
         let floor = Round(next.0.saturating_sub(ROUND_WINDOW));
         self.votes.prune_below(floor);
+        self.verified_qcs.retain(|_, r| *r >= floor);
+        self.verified_tcs.retain(|_, r| *r >= floor);
+        self.evidence_sent.retain(|(_, _, r)| *r >= floor);
         self.timeouts = self.timeouts.split_off(&floor);
         self.tc_formed = self.tc_formed.split_off(&floor);
         self.proposals_seen = self.proposals_seen.split_off(&floor);
@@ -481,7 +488,7 @@ impl Core {
                 && qc.signature == BlsSignatureBytes::ZERO;
         }
         let digest = qc.digest();
-        if self.verified_qcs.contains(&digest) {
+        if self.verified_qcs.contains_key(&digest) {
             return true;
         }
         let ok = match self.set.bitmap_stake(&qc.signers) {
@@ -497,7 +504,7 @@ impl Core {
             _ => false,
         };
         if ok {
-            self.verified_qcs.insert(digest);
+            self.verified_qcs.insert(digest, qc.round);
         }
         ok
     }
@@ -507,7 +514,7 @@ impl Core {
             return false;
         }
         let digest = tc.digest();
-        if self.verified_tcs.contains(&digest) {
+        if self.verified_tcs.contains_key(&digest) {
             return true;
         }
         let mut stake = 0u128;
@@ -543,7 +550,7 @@ impl Core {
                 .is_ok()
         });
         if ok {
-            self.verified_tcs.insert(digest);
+            self.verified_tcs.insert(digest, tc.round);
         }
         ok
     }
@@ -643,6 +650,7 @@ impl Core {
             return;
         }
         let now = self.round;
+        let ancestors = self.missing_below(height);
         match self.wanted.get_mut(&block) {
             Some(w) => {
                 w.certified |= certified;
@@ -650,7 +658,11 @@ impl Core {
                 // or its answer was lost; ask again (at most once a round).
                 if w.asked < now {
                     w.asked = now;
-                    self.out.push(Action::Fetch { block, from });
+                    self.out.push(Action::Fetch {
+                        block,
+                        ancestors,
+                        from,
+                    });
                 }
             }
             None => {
@@ -663,9 +675,20 @@ impl Core {
                         asked: now,
                     },
                 );
-                self.out.push(Action::Fetch { block, from });
+                self.out.push(Action::Fetch {
+                    block,
+                    ancestors,
+                    from,
+                });
             }
         }
+    }
+
+    /// How many blocks below `height` this node lacks (above its committed
+    /// block), capped at what one request may ask for.
+    fn missing_below(&self, height: u64) -> u16 {
+        let gap = height.saturating_sub(self.tree.root.height + 1);
+        gap.min(u64::from(aether_types::consensus::MAX_SYNC_ANCESTORS)) as u16
     }
 
     fn is_waiting(&self, block: &BlockHash) -> bool {
@@ -681,19 +704,21 @@ impl Core {
     fn refetch(&mut self, age: u64) {
         let all: Vec<ValidatorIndex> = self.set.indices().filter(|v| *v != self.me).collect();
         let now = self.round;
-        let mut stale: Vec<(Round, BlockHash)> = self
+        let mut stale: Vec<(Round, BlockHash, u64)> = self
             .wanted
             .iter()
             .filter(|(_, w)| w.asked.0 + age <= now.0)
-            .map(|(b, w)| (w.round, *b))
+            .map(|(b, w)| (w.round, *b, w.height))
             .collect();
         stale.sort();
-        for (_, block) in stale {
+        for (_, block, height) in stale {
             if let Some(w) = self.wanted.get_mut(&block) {
                 w.asked = now;
             }
+            let ancestors = self.missing_below(height);
             self.out.push(Action::Fetch {
                 block,
+                ancestors,
                 from: all.clone(),
             });
         }
@@ -704,7 +729,13 @@ impl Core {
     fn on_message(&mut self, from: ValidatorIndex, message: ConsensusMsg) {
         match message {
             ConsensusMsg::Proposal(p) => self.on_proposal(from, *p, false),
-            ConsensusMsg::BlockResponse(p) => self.on_proposal(from, *p, true),
+            ConsensusMsg::BlockResponse(blocks) => {
+                // Newest first: each block's parent becomes wanted while the
+                // block is handled, so the next one is expected.
+                for p in blocks {
+                    self.on_proposal(from, p, true);
+                }
+            }
             ConsensusMsg::Vote(v) => self.on_vote(v),
             ConsensusMsg::Timeout(t) => self.on_timeout_msg(*t),
             // Served by the driver (committed blocks live in its store; it
@@ -754,6 +785,13 @@ impl Core {
             return self.reject(Rejection::BadSignature);
         }
         self.note_proposal(fields.proposer, block_ref, p.signature);
+        // Votes already here for another block of this round: the proposer
+        // may have signed that one too; fetch it from a voter to find out.
+        for (other, voter) in self.votes.other_blocks(fields.round, &id) {
+            if !self.tree.contains(&other.block) && !self.wanted.contains_key(&other.block) {
+                self.want(other.block, other.height, other.round, false, vec![voter]);
+            }
+        }
         let want = self.wanted.remove(&id);
         if fetched && want.is_none() {
             return self.reject(Rejection::Unsolicited);
@@ -1361,7 +1399,7 @@ impl Core {
             && let Some(tc) = self.form_tc(round)
         {
             self.tc_formed.insert(round);
-            self.verified_tcs.insert(tc.digest());
+            self.verified_tcs.insert(tc.digest(), tc.round);
             self.process_tc(&tc);
         }
     }

@@ -66,7 +66,10 @@
 //!    receives (a proposal's justify and TC, a timeout's high QC and high
 //!    TC), so a lagging node catches up from the first message it gets,
 //!    never waiting for its own timers. Blocks it lacks are fetched
-//!    (`Action::Fetch`), walking parents back to its committed block.
+//!    (`Action::Fetch`: a block and up to 64 of its ancestors per request,
+//!    newest first), walking parents back to its committed block; a
+//!    request whose answer was lost is repeated on the next timer or
+//!    after three rounds, whichever comes first.
 //!
 //! # Safety argument
 //! With faulty stake below 1/3, any two quorums share an honest validator.
@@ -112,8 +115,18 @@
 //! kind). A leader that sends different blocks to different validators is
 //! caught through the votes: a vote for a block other than the proposal a
 //! node holds makes it fetch that block from the voter, and the fetched
-//! proposal carries the leader's second signature. [`verify_evidence`] is
-//! the check the ledger runs before slashing.
+//! proposal carries the leader's second signature (and a proposal that
+//! arrives after votes for another block of its round triggers the same
+//! fetch). [`verify_evidence`] is the check the ledger runs before
+//! slashing.
+//!
+//! # Latency
+//! The two-chain rule needs the QC of the next block, so a block is final
+//! four message delays after its proposal at the earliest (proposal,
+//! votes, next proposal, its votes), plus two executions, signatures,
+//! verifications and safety-state syncs on the path. Aptos-style order
+//! votes (a second all-to-all vote on a QC, final at a quorum of them)
+//! would cut this to three delays; they are not implemented.
 
 pub mod core;
 mod error;

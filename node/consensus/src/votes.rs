@@ -9,7 +9,7 @@
 //! counted: for the same block it is a duplicate (a replay), for another
 //! block it is a possible equivocation that the core checks.
 
-use aether_types::{BlockRef, BlsSignatureBytes, Round, ValidatorIndex, Vote};
+use aether_types::{BlockHash, BlockRef, BlsSignatureBytes, Round, ValidatorIndex, Vote};
 use std::collections::{BTreeMap, HashMap};
 
 /// What happened to a vote offered to the collector.
@@ -87,6 +87,22 @@ impl VoteCollector {
         }
     }
 
+    /// The blocks of `round` other than `block` that got votes, each with
+    /// one of its voters.
+    pub fn other_blocks(&self, round: Round, block: &BlockHash) -> Vec<(BlockRef, ValidatorIndex)> {
+        let Some(votes) = self.rounds.get(&round) else {
+            return Vec::new();
+        };
+        let mut out: Vec<(BlockRef, ValidatorIndex)> = votes
+            .by_block
+            .iter()
+            .filter(|(r, _)| r.block != *block)
+            .filter_map(|(r, v)| v.signatures.keys().next().map(|voter| (*r, *voter)))
+            .collect();
+        out.sort_by_key(|(r, v)| (r.block, *v));
+        out
+    }
+
     /// Forgets rounds below `round`.
     pub fn prune_below(&mut self, round: Round) {
         self.rounds = self.rounds.split_off(&round);
@@ -96,7 +112,7 @@ impl VoteCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aether_types::{BlockHash, Epoch};
+    use aether_types::Epoch;
 
     fn vote(round: u64, block: u8, voter: u16) -> Vote {
         Vote {
@@ -134,6 +150,8 @@ mod tests {
             c.insert(&vote(1, 1, 1), 5),
             VoteOutcome::Duplicate
         ));
+        assert_eq!(c.other_blocks(Round(1), &BlockHash([2; 32])).len(), 1);
+        assert!(c.other_blocks(Round(1), &BlockHash([1; 32])).is_empty());
         c.prune_below(Round(2));
         assert!(c.block_votes(&r).is_none());
         assert!(matches!(c.insert(&vote(1, 1, 1), 5), VoteOutcome::Added(5)));

@@ -171,7 +171,7 @@ impl Net {
                         i,
                         Event::Message {
                             from: ValidatorIndex(0),
-                            message: ConsensusMsg::BlockResponse(Box::new(p)),
+                            message: ConsensusMsg::BlockResponse(vec![p]),
                         },
                     ));
                 }
@@ -665,12 +665,12 @@ fn a_lagging_node_catches_up_from_one_timeout_message() {
         message: ConsensusMsg::Timeout(Box::new(timeout(2, high_qc.round.0 + 1, high_qc.clone()))),
     });
     assert_eq!(lagging.round(), high_qc.round.next());
-    // It asks for the block it lacks.
-    assert!(
-        actions
-            .iter()
-            .any(|a| matches!(a, Action::Fetch { block, .. } if *block == high_qc.block))
-    );
+    // It asks for the block it lacks, and for the ancestors it lacks too.
+    let expected = (high_qc.height - 1).min(64) as u16;
+    assert!(actions.iter().any(|a| matches!(
+        a,
+        Action::Fetch { block, ancestors, .. } if *block == high_qc.block && *ancestors == expected
+    )));
 }
 
 #[test]

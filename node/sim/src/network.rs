@@ -275,6 +275,7 @@ mod tests {
             ValidatorIndex(1),
             ConsensusMsg::BlockRequest(aether_types::BlockRequest {
                 block: Default::default(),
+                ancestors: 0,
             }),
         )
         .unwrap();
@@ -282,7 +283,8 @@ mod tests {
             t.send(
                 ValidatorIndex(3),
                 ConsensusMsg::BlockRequest(aether_types::BlockRequest {
-                    block: Default::default()
+                    block: Default::default(),
+                    ancestors: 0,
                 })
             ),
             Err(TransportError::UnknownPeer(ValidatorIndex(3)))
@@ -293,6 +295,7 @@ mod tests {
             ValidatorIndex(2),
             ConsensusMsg::BlockRequest(aether_types::BlockRequest {
                 block: Default::default(),
+                ancestors: 0,
             }),
         );
         assert_eq!(t.try_recv().unwrap().from, ValidatorIndex(2));

@@ -14,6 +14,7 @@ use aether_consensus::{
     verify_evidence,
 };
 use aether_crypto::bls::{Domain, SecretKey};
+use aether_types::consensus::MAX_SYNC_ANCESTORS;
 use aether_types::{
     BlockHash, BlockRef, BlockRequest, BlsPublicKeyBytes, BlsSignatureBytes, BoundedBytes,
     Canonical, ConsensusMsg, Epoch, EquivocationEvidence, EquivocationKind, Proposal, Round,
@@ -253,10 +254,13 @@ pub struct Simulation {
     proposed_at: BTreeMap<BlockHash, u64>,
     final_at: BTreeMap<BlockHash, (u64, u64, usize)>,
     stable: bool,
+    draining: bool,
 }
 
-/// Simulated time a run goes on after every node reached its target.
-const DRAIN_US: u64 = 150_000;
+/// Most simulated time a run goes on after every node reached its target,
+/// with the Byzantine nodes quiet, until every observable equivocation has
+/// its evidence.
+const DRAIN_US: u64 = 2_000_000;
 
 /// Hash tag of the simulated epoch seed.
 const SEED_TAG: &str = "aether/sim-epoch-seed/v1";
@@ -340,6 +344,7 @@ impl Simulation {
             proposed_at: BTreeMap::new(),
             final_at: BTreeMap::new(),
             stable: false,
+            draining: false,
             plan,
         };
         sim.trace.update(b"aether-sim/v1");
@@ -405,7 +410,6 @@ impl Simulation {
     /// point, or the deadline; then checks the end-of-run invariants.
     pub fn run(mut self) -> RunReport {
         let mut deadline = self.plan.stable_at_us() + self.plan.deadline_us;
-        let mut draining = false;
         while let Some(Reverse(item)) = self.queue.pop() {
             if item.at > deadline {
                 break;
@@ -413,10 +417,13 @@ impl Simulation {
             self.now = item.at;
             self.trace.update(&item.at.to_le_bytes());
             self.dispatch(item.event);
-            if !draining && self.stable && self.all_reached_target() {
-                // Let what is in flight land (evidence fetches, last votes).
-                draining = true;
+            if !self.draining && self.stable && self.all_reached_target() {
+                // Let what is in flight land (evidence fetches), attackers quiet.
+                self.draining = true;
                 deadline = self.now + DRAIN_US;
+            }
+            if self.draining && self.missed_evidence().is_empty() {
+                break;
             }
         }
         self.finish()
@@ -503,7 +510,7 @@ impl Simulation {
             self.note_delivery(to, from, &message);
         }
         if let ConsensusMsg::BlockRequest(request) = &message {
-            self.serve(to, from, request.block);
+            self.serve(to, from, *request);
             return;
         }
         if self.nodes[to].role == Role::Byzantine(Behaviour::Replayer)
@@ -523,18 +530,27 @@ impl Simulation {
         }
     }
 
-    /// Answers a block request from the core's pending blocks or the store.
-    fn serve(&mut self, node: usize, to: ValidatorIndex, block: BlockHash) {
+    /// Answers a block request from the core's pending blocks or the store:
+    /// the block, then up to `ancestors` of its ancestors, newest first.
+    fn serve(&mut self, node: usize, to: ValidatorIndex, request: BlockRequest) {
         let n = &mut self.nodes[node];
-        let found = n
-            .core
-            .as_ref()
-            .and_then(|c| c.pending_block(&block).cloned())
-            .or_else(|| n.app.committed_by_id(&block).cloned());
-        if let Some(p) = found {
-            let _ = n
-                .transport
-                .send(to, ConsensusMsg::BlockResponse(Box::new(p)));
+        let wanted = 1 + usize::from(request.ancestors.min(MAX_SYNC_ANCESTORS));
+        let mut blocks: Vec<Proposal> = Vec::new();
+        let mut cursor = request.block;
+        while blocks.len() < wanted {
+            let found = n
+                .core
+                .as_ref()
+                .and_then(|c| c.pending_block(&cursor).cloned())
+                .or_else(|| n.app.committed_by_id(&cursor).cloned());
+            let Some(p) = found else {
+                break;
+            };
+            cursor = p.header.parent_hash;
+            blocks.push(p);
+        }
+        if !blocks.is_empty() {
+            let _ = n.transport.send(to, ConsensusMsg::BlockResponse(blocks));
             self.flush(node, self.now);
         }
     }
@@ -695,7 +711,9 @@ impl Simulation {
                 }
             }
             Action::VerifyBlock { header, payload } => {
-                cursor += costs.exec_us + 3 * costs.verify_us;
+                // Re-execution, plus the proposal signature and the VRF proof (the
+                // justify QC is usually the one this node formed, cached).
+                cursor += costs.exec_us + 2 * costs.verify_us;
                 let valid = self.nodes[id].app.verify(&header, &payload).is_ok();
                 self.schedule(
                     cursor,
@@ -715,14 +733,19 @@ impl Simulation {
                 vrf_output: _,
             } => self.on_commit(id, &proposal, &finality, cursor),
             Action::Evidence(evidence) => self.on_evidence(id, evidence),
-            Action::Fetch { block, from } => {
+            Action::Fetch {
+                block,
+                ancestors,
+                from,
+            } => {
                 let me = self.nodes[id].index;
                 let candidates: Vec<ValidatorIndex> =
                     from.into_iter().filter(|v| *v != me).collect();
                 if let Some(to) = candidates.choose(&mut self.rng).copied() {
-                    let _ = self.nodes[id]
-                        .transport
-                        .send(to, ConsensusMsg::BlockRequest(BlockRequest { block }));
+                    let _ = self.nodes[id].transport.send(
+                        to,
+                        ConsensusMsg::BlockRequest(BlockRequest { block, ancestors }),
+                    );
                     self.flush(id, cursor);
                 }
             }
@@ -732,7 +755,11 @@ impl Simulation {
 
     /// Sends a core's broadcast, transformed by the node's behaviour.
     fn send_as(&mut self, id: usize, message: ConsensusMsg, at: u64) {
-        let role = self.nodes[id].role;
+        let role = if self.draining {
+            Role::Honest
+        } else {
+            self.nodes[id].role
+        };
         match (role, &message) {
             (Role::Byzantine(Behaviour::Withholder), ConsensusMsg::Vote(_)) => {}
             (Role::Byzantine(Behaviour::DoubleVoter), ConsensusMsg::Vote(v)) => {
@@ -859,7 +886,7 @@ impl Simulation {
 
     /// Periodic misbehaviour that is not a reaction to the core.
     fn on_tick(&mut self, id: usize) {
-        if self.nodes[id].core.is_none() {
+        if self.nodes[id].core.is_none() || self.draining {
             return;
         }
         match self.nodes[id].role {
@@ -1072,10 +1099,13 @@ impl Simulation {
         }
     }
 
-    fn finish(mut self) -> RunReport {
-        // Every observable Byzantine equivocation yields evidence.
+    /// Observable Byzantine equivocations without evidence so far: both
+    /// statements reached one honest node, or (on a reliable network) a
+    /// leader's two proposals reached honest nodes.
+    fn missed_evidence(&self) -> Vec<(ValidatorIndex, Round, EquivocationKind)> {
+        let mut missed = Vec::new();
         for ((offender, round, kind), blocks) in &self.byzantine_delivered {
-            if blocks.len() < 2 {
+            if blocks.len() < 2 || self.evidence.contains(&(*offender, *round, *kind)) {
                 continue;
             }
             let sets: Vec<&BTreeSet<usize>> = blocks.values().collect();
@@ -1084,15 +1114,21 @@ impl Simulation {
                     .iter()
                     .any(|b| a.intersection(b).next().is_some())
             });
-            let observable =
-                same_node || (*kind == EquivocationKind::Proposal && self.plan.reliable);
-            if observable && !self.evidence.contains(&(*offender, *round, *kind)) {
-                self.violations.push(Violation::MissedEvidence {
-                    offender: *offender,
-                    round: *round,
-                    kind: *kind,
-                });
+            if same_node || (*kind == EquivocationKind::Proposal && self.plan.reliable) {
+                missed.push((*offender, *round, *kind));
             }
+        }
+        missed
+    }
+
+    fn finish(mut self) -> RunReport {
+        // Every observable Byzantine equivocation yields evidence.
+        for (offender, round, kind) in self.missed_evidence() {
+            self.violations.push(Violation::MissedEvidence {
+                offender,
+                round,
+                kind,
+            });
         }
         // Liveness after the stable point: every live honest node finalizes
         // the target before the deadline, and the first to do so needs at

@@ -28,7 +28,9 @@
 //!                  || timeout_cert: Option<TimeoutCert> || vrf_proof: [u8; 96]
 //!                  (the header's `ConsensusFields::HotStuff`)
 //! Proposal       = header: BlockHeader || payload: bytes || signature: [u8; 96]
-//! ConsensusMsg   = u8 tag || Proposal | Vote | TimeoutMsg | BlockRequest | BlockResponse
+//! BlockRequest   = block: BlockHash || ancestors: u16
+//! ConsensusMsg   = u8 tag || Proposal | Vote | TimeoutMsg | BlockRequest
+//!                  | BlockResponse (Vec<Proposal>, 1..=65, newest first)
 //! EquivocationEvidence = kind: u8 || offender || first: BlockRef || first_signature
 //!                  || second: BlockRef || second_signature
 //! ```
@@ -603,11 +605,20 @@ impl Canonical for Proposal {
     }
 }
 
-/// Asks a peer for a block (and its payload) by id.
+/// Most ancestors a [`BlockRequest`] may ask for (a response holds at most
+/// `1 + MAX_SYNC_ANCESTORS` blocks).
+pub const MAX_SYNC_ANCESTORS: u16 = 64;
+
+/// Asks a peer for a block (and its payload) by id, and for up to
+/// `ancestors` of its ancestors (so a node that fell behind fetches a run
+/// of blocks per round trip instead of one).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
 pub struct BlockRequest {
     /// The block wanted.
     pub block: BlockHash,
+    /// How many of its ancestors to send along (capped at
+    /// [`MAX_SYNC_ANCESTORS`] by the responder).
+    pub ancestors: u16,
 }
 
 /// Every consensus message on the wire.
@@ -621,8 +632,9 @@ pub enum ConsensusMsg {
     Timeout(Box<TimeoutMsg>),
     /// A request for a block the sender is missing.
     BlockRequest(BlockRequest),
-    /// The answer to a [`BlockRequest`]: the block as it was proposed.
-    BlockResponse(Box<Proposal>),
+    /// The answer to a [`BlockRequest`]: the block as it was proposed, then
+    /// its ancestors, newest first (each the parent of the one before).
+    BlockResponse(Vec<Proposal>),
 }
 
 impl Canonical for ConsensusMsg {
@@ -630,7 +642,15 @@ impl Canonical for ConsensusMsg {
 
     fn check(&self) -> Result<(), Error> {
         match self {
-            ConsensusMsg::Proposal(p) | ConsensusMsg::BlockResponse(p) => p.header.check(),
+            ConsensusMsg::Proposal(p) => p.header.check(),
+            ConsensusMsg::BlockResponse(blocks) => {
+                if blocks.is_empty() || blocks.len() > 1 + usize::from(MAX_SYNC_ANCESTORS) {
+                    return Err(Error::Malformed {
+                        reason: format!("block response of {} blocks", blocks.len()),
+                    });
+                }
+                blocks.iter().try_for_each(|p| p.header.check())
+            }
             _ => Ok(()),
         }
     }

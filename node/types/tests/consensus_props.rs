@@ -188,9 +188,10 @@ fn arb_msg() -> impl Strategy<Value = ConsensusMsg> {
         arb_vote().prop_map(ConsensusMsg::Vote),
         arb_timeout().prop_map(|t| ConsensusMsg::Timeout(Box::new(t))),
         any::<[u8; 32]>().prop_map(|b| ConsensusMsg::BlockRequest(BlockRequest {
+            ancestors: 3,
             block: BlockHash(b)
         })),
-        arb_proposal().prop_map(|p| ConsensusMsg::BlockResponse(Box::new(p))),
+        proptest::collection::vec(arb_proposal(), 1..3).prop_map(ConsensusMsg::BlockResponse),
     ]
 }
 
@@ -253,6 +254,11 @@ fn hostile_lengths_are_refused_before_allocating() {
     let mut qc = vec![0u8; 56];
     qc.extend_from_slice(&u16::MAX.to_le_bytes());
     assert!(QuorumCert::decode(&qc).is_err());
+}
+
+#[test]
+fn empty_block_responses_are_refused() {
+    assert!(ConsensusMsg::decode(&ConsensusMsg::BlockResponse(vec![]).encode()).is_err());
 }
 
 #[test]

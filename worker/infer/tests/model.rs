@@ -296,3 +296,38 @@ impl ReplaceStr for Vec<u8> {
             .into_bytes()
     }
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// Attacker-chosen checkpoint data never panics a segment.
+        #[test]
+        fn segments_never_panic_on_arbitrary_data(j in 0usize..9, bytes in proptest::collection::vec(any::<u8>(), 0..96)) {
+            let Some(model) = model() else { return Ok(()) };
+            let _ = model.run_segment(j, &bytes);
+        }
+
+        /// Well-framed but arbitrary tensors: errors or results, never panics,
+        /// and a result always has the shape the next segment takes.
+        #[test]
+        fn segments_never_panic_on_arbitrary_tensors(j in 1usize..8, rows in 1usize..6, wide in any::<bool>(), seed in any::<u32>()) {
+            let Some(model) = model() else { return Ok(()) };
+            let cols = if wide { 384 } else { 383 };
+            let values: Vec<f32> = (0..rows * cols).map(|i| f32::from_bits(seed.wrapping_mul(i as u32 + 1))).collect();
+            let data = encode_f32(&[rows, cols], &values);
+            if let Ok(out) = model.run_segment(j, &data) {
+                prop_assert!(wide && j >= 2);
+                prop_assert!(Tensor::decode(&out).is_ok());
+            }
+            let tokens: Vec<u32> = (0..rows as u32).map(|i| seed.wrapping_add(i) % 40_000).collect();
+            match model.run(&tokens) {
+                Ok(run) => prop_assert!(tokens.iter().all(|t| *t < 30_522) && run.embedding.len() == 384),
+                Err(e) => prop_assert!(matches!(e, InferError::UnknownToken { .. }), "{}", e),
+            }
+        }
+    }
+}

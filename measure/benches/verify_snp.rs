@@ -15,67 +15,28 @@
 //! | sev bare, full | as above, also parsing VCEK DER and ASK/ARK PEM each call |
 
 use std::hint::black_box;
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use aether_snp_evidence::{Policy, TrustRoots, VerifiedChain, verify};
 use sev::certs::snp::{Certificate, Chain, Verifiable, ca};
 use sev::firmware::guest::AttestationReport;
 use sev::parser::ByteParser;
 
+#[path = "support/cpu_time.rs"]
+mod cpu_time;
+use cpu_time::PerCall;
+
 const BUDGET: Duration = Duration::from_secs(2);
 
-/// CPU time this thread has run, in ns (`/proc/thread-self/schedstat`), if available.
-/// The machine may be shared: CPU time is the per-core figure, wall time is shown beside it.
-fn thread_cpu_ns() -> Option<u64> {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
-}
-
-/// Seconds per call: (CPU time of this thread, wall time).
-struct PerCall {
-    cpu: Option<f64>,
-    wall: f64,
-}
-
-impl PerCall {
-    /// The per-core figure: CPU time when known, else wall time.
-    fn core(&self) -> f64 {
-        self.cpu.unwrap_or(self.wall)
-    }
-}
-
-/// Runs `f` repeatedly for about `BUDGET` (after a short warm-up).
-fn time_per_call(mut f: impl FnMut()) -> PerCall {
-    let warm = Instant::now();
-    while warm.elapsed() < Duration::from_millis(200) {
-        f();
-    }
-    let cpu0 = thread_cpu_ns();
-    let start = Instant::now();
-    let mut n: u64 = 0;
-    while start.elapsed() < BUDGET {
-        for _ in 0..16 {
-            f();
-        }
-        n += 16;
-    }
-    let wall = start.elapsed().as_secs_f64() / n as f64;
-    let cpu = match (cpu0, thread_cpu_ns()) {
-        (Some(a), Some(b)) => Some(b.saturating_sub(a) as f64 / 1e9 / n as f64),
-        _ => None,
-    };
-    PerCall { cpu, wall }
+fn time_per_call(f: impl FnMut()) -> PerCall {
+    cpu_time::time_per_call(BUDGET, f)
 }
 
 fn line(name: &str, t: &PerCall) {
     println!(
         "{name:<28} {:>8.1} µs/report CPU {:>7.0} reports/s/core   (wall {:>8.1} µs)",
         t.core() * 1e6,
-        1.0 / t.core(),
+        t.per_second(),
         t.wall * 1e6
     );
 }

@@ -11,9 +11,11 @@
 //! | [`tdx_launch`] | TDX MRTD and RTMRs from TDVF and boot artifacts; event-log replay |
 //! | [`snp_evidence`] | SEV-SNP attestation reports verified against AMD's ARKs |
 //! | [`tdx_evidence`] | TDX DCAP quotes verified with collateral against Intel's root CA |
+//! | [`evidence`] | the one evidence API over both (`verify(evidence, policy, at)`), which the chain and `verify snp\|tdx` use |
 //!
 //! The `aether-measure` binary (see `src/main.rs`) exposes all of them.
 
+pub use aether_evidence as evidence;
 pub use aether_snp_evidence as snp_evidence;
 pub use aether_snp_launch as snp_launch;
 pub use aether_tdx_evidence as tdx_evidence;

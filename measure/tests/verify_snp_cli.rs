@@ -379,3 +379,115 @@ fn usage_and_io_errors_exit_2_with_nothing_on_stdout() {
         assert!(!stderr.is_empty(), "{args:?}");
     }
 }
+
+/// PEM of one DER certificate.
+fn pem_of(der: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|l| std::str::from_utf8(l).expect("base64 is ASCII"))
+        .collect();
+    format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        lines.join("\n")
+    )
+}
+
+#[test]
+fn vcek_bundle_from_the_key_server_replaces_the_chain_file() {
+    let Some(m) = milan() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("vcek_bundle.pem");
+    let mut bytes = pem_of(&std::fs::read(&m.vcek).unwrap()).into_bytes();
+    bytes.extend(std::fs::read(&m.chain).unwrap());
+    std::fs::write(&bundle, bytes).unwrap();
+    let (code, json, err) = run(&[
+        "--report",
+        s(&m.report),
+        "--vcek",
+        s(&bundle),
+        "--at",
+        "2025-01-01T00:00:00Z",
+    ]);
+    assert_eq!(code, 0, "{json} {err}");
+    assert_eq!(
+        json["claims"]["certificates"]["intermediate_source"],
+        "supplied"
+    );
+    assert_eq!(json["claims"]["product"], "Milan");
+    // With the chain file as well (the same certificates twice) it still verifies.
+    let (code, json, _) = run(&[
+        "--report",
+        s(&m.report),
+        "--vcek",
+        s(&bundle),
+        "--cert-chain",
+        s(&m.chain),
+        "--at",
+        "2025-01-01T00:00:00Z",
+    ]);
+    assert_eq!(code, 0, "{json}");
+}
+
+#[test]
+fn simulated_vlek_report_verifies_from_report_and_vlek_alone() {
+    use aether_evidence::Evidence;
+    use aether_evidence::sim::{SimSigner, SimSnpOptions};
+    let Evidence::Snp { report, vek, chain } = SimSigner::new().snp(
+        [0x4d; 48],
+        [0x5a; 64],
+        &SimSnpOptions {
+            vlek: true,
+            ..SimSnpOptions::default()
+        },
+    ) else {
+        unreachable!()
+    };
+    assert!(chain.is_none());
+    let dir = tempfile::tempdir().unwrap();
+    let (r, v) = (dir.path().join("report.bin"), dir.path().join("vlek.der"));
+    std::fs::write(&r, report).unwrap();
+    std::fs::write(&v, vek).unwrap();
+    let base = [
+        "--report",
+        s(&r),
+        "--vcek",
+        s(&v),
+        "--at",
+        "2025-01-01T00:00:00Z",
+    ];
+    let with = |extra: &[&str]| {
+        let mut a = base.to_vec();
+        a.extend_from_slice(extra);
+        run(&a)
+    };
+    let (code, json, err) = with(&["--simulated-root"]);
+    assert_eq!(code, 0, "{json} {err}");
+    assert_eq!(json["claims"]["signer"], "VLEK");
+    assert_eq!(
+        json["claims"]["certificates"]["intermediate_source"],
+        "embedded"
+    );
+    assert_eq!(json["trust_root"], "custom (test only)");
+    // The simulated root's public certificates as a --trust-root file work the same.
+    let roots = dir.path().join("sim_roots.pem");
+    std::fs::write(
+        &roots,
+        [
+            aether_evidence::sim::SNP_ARK_PEM,
+            aether_evidence::sim::SNP_ASVK_PEM,
+        ]
+        .concat(),
+    )
+    .unwrap();
+    assert_eq!(with(&["--trust-root", s(&roots)]).0, 0);
+    // AMD's roots do not verify a simulated chain.
+    let (code, json, _) = run(&base);
+    assert_rejected(code, &json, "chain");
+    // The two root options exclude each other.
+    let (code, json, _) = with(&["--simulated-root", "--trust-root", s(&roots)]);
+    assert_eq!(code, 2);
+    assert!(json.is_null());
+}

@@ -317,3 +317,38 @@ fn garbage_quote_or_collateral_is_a_rejection() {
     );
     assert_eq!(out["claims"]["td_report"]["mrtd"], DCAP_MRTD);
 }
+
+#[test]
+fn simulated_quote_verifies_only_with_the_simulated_root() {
+    use aether_evidence::Evidence;
+    use aether_evidence::sim::{SimSigner, SimTdxOptions};
+    let Evidence::Tdx { quote, collateral } = SimSigner::new().tdx(
+        [0xa1; 48],
+        [[0xb0; 48]; 4],
+        [0xdd; 64],
+        &SimTdxOptions::default(),
+    ) else {
+        unreachable!()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (q, c) = (dir.path().join("quote"), dir.path().join("collateral.json"));
+    std::fs::write(&q, quote).unwrap();
+    std::fs::write(&c, collateral).unwrap();
+    let base = [
+        "--quote",
+        s(&q),
+        "--collateral",
+        s(&c),
+        "--at",
+        "1751328000",
+    ];
+    let mut args = base.to_vec();
+    args.push("--simulated-root");
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{out} {err}");
+    assert_eq!(out["trust_root"]["kind"], "custom");
+    assert_eq!(out["claims"]["td_report"]["mrtd"], "a1".repeat(48));
+    let (code, out, _) = run(&base);
+    assert_eq!(code, 1);
+    assert_eq!(out["failed_check"], "trust_root", "{out}");
+}

@@ -1,5 +1,7 @@
 //! `aether-measure verify snp`: verify an AMD SEV-SNP attestation report
-//! against AMD's roots of trust (library: `aether-snp-evidence`).
+//! against AMD's roots of trust, through the SEV-SNP pipeline of
+//! `aether-evidence` (`aether_evidence::snp::appraise`, the one the chain's
+//! unified `verify` runs).
 //!
 //! Prints ONE JSON object on stdout:
 //! `{"verdict": "verified"|"rejected", "tee": "sev-snp", "trust_root": …,
@@ -10,9 +12,8 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::SystemTime;
 
-use aether_snp_evidence::{Policy, SnpError, SnpReport, TrustRoots, VerifiedChain};
+use aether_evidence::snp::{Policy, SnpError, SnpReport, TrustRoots, appraise};
 use serde_json::{Value, json};
 
 use super::input::{parse_hex_arg, parse_time, read_binary_or_hex, usage_error};
@@ -23,10 +24,12 @@ pub(crate) struct Args {
     /// Attestation report (1184 bytes), raw binary or hex text.
     #[arg(long, value_name = "FILE")]
     report: PathBuf,
-    /// VCEK or VLEK certificate, DER or PEM (required: fetching from AMD's KDS is not done).
+    /// VCEK or VLEK certificate, DER or PEM, or the bundle "VCEK/VLEK, ASK/ASVK,
+    /// ARK" as AMD's KDS hands it out (required: fetching from the KDS is not done).
     #[arg(long, value_name = "FILE")]
     vcek: Option<PathBuf>,
-    /// ASK/ASVK and ARK, PEM stack or concatenated DER; default: the embedded AMD ASK and ARK.
+    /// ASK/ASVK and ARK, PEM stack or concatenated DER; default: the embedded AMD
+    /// ASK or ASVK and ARK.
     #[arg(long, value_name = "FILE")]
     cert_chain: Option<PathBuf>,
     /// Verification time: RFC 3339 or Unix seconds (default: now).
@@ -44,9 +47,13 @@ pub(crate) struct Args {
     /// Policy file (TOML, or JSON starting with '{'); default: production policy.
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
-    /// Replace the embedded AMD roots with these ARK[+ASK] (PEM). For test chains only.
+    /// Replace the embedded AMD roots with these ARK[+ASK][+ASVK] (PEM). For test chains only.
     #[arg(long, value_name = "FILE")]
     trust_root: Option<PathBuf>,
+    /// Replace the embedded AMD roots with the simulated root of aether-evidence
+    /// (dev chains' simulated evidence); reported as a custom (test only) root.
+    #[arg(long, conflicts_with = "trust_root")]
+    simulated_root: bool,
     /// Accept guests whose policy allows debugging (dev networks only).
     #[arg(long)]
     allow_debug: bool,
@@ -73,6 +80,7 @@ fn read_inputs(args: Args) -> Result<Inputs, String> {
     let roots = match &args.trust_root {
         Some(path) => TrustRoots::custom(&read_file(path)?)
             .map_err(|e| format!("--trust-root {}: {e}", path.display()))?,
+        None if args.simulated_root => aether_evidence::sim::snp_trust_roots(),
         None => TrustRoots::amd(),
     };
     let mut policy = match &args.policy {
@@ -124,19 +132,19 @@ pub(crate) fn run(args: Args) -> ExitCode {
         Ok(i) => i,
         Err(msg) => return usage_error(msg),
     };
-    let at_system = SystemTime::from(inputs.at);
     let at_text = inputs
         .at
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| inputs.at.unix_timestamp().to_string());
-    let result = match SnpReport::parse(&inputs.report) {
-        Err(e) => Err((e, None)),
-        Ok(report) => {
-            let verdict = VerifiedChain::new(&inputs.vcek, inputs.chain.as_deref(), &inputs.roots)
-                .and_then(|chain| chain.verify_parsed(&report, &inputs.policy, at_system));
-            verdict.map_err(|e| (e, Some(report)))
-        }
-    };
+    let result = appraise(
+        &inputs.report,
+        &inputs.vcek,
+        inputs.chain.as_deref(),
+        &inputs.roots,
+        &inputs.policy,
+        inputs.at.unix_timestamp(),
+    )
+    .map_err(|r| (r.error, r.report));
     let (out, code) = match result {
         Ok(verified) => (
             json!({
@@ -151,7 +159,7 @@ pub(crate) fn run(args: Args) -> ExitCode {
         Err((error, report)) => (
             rejected(
                 &error,
-                report.as_ref(),
+                report.as_deref(),
                 inputs.roots.kind().label(),
                 &at_text,
             ),

@@ -1,6 +1,8 @@
 //! `aether-measure verify tdx`: verify an Intel TDX DCAP quote with its
 //! collateral against the Intel SGX Root CA (or a test root), apply a policy, and
-//! print one JSON object with the verdict, the claims and the failed check.
+//! print one JSON object with the verdict, the claims and the failed check. The
+//! verification is the TDX pipeline of `aether-evidence`
+//! (`aether_evidence::tdx::appraise`, the one the chain's unified `verify` runs).
 //!
 //! Exit status: 0 verified, 1 rejected, 2 usage or I/O error.
 
@@ -8,9 +10,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use aether_tdx_evidence::{
-    Appraisal, Collateral, HexBytes, Policy, TrustRootKind, Verifier, VerifyError, parse_tcb_status,
-};
+use aether_evidence::tdx::{Appraisal, Policy, Verifier, appraise};
+use aether_tdx_evidence::{HexBytes, TrustRootKind, parse_tcb_status};
 use serde_json::{Value, json};
 
 use super::input::{parse_hex_arg, parse_time, read_binary_or_hex, usage_error};
@@ -48,6 +49,10 @@ pub(crate) struct Args {
     /// For test chains only; the output says so.
     #[arg(long, value_name = "FILE")]
     trust_root: Option<PathBuf>,
+    /// Replace the Intel SGX Root CA with the simulated root of aether-evidence
+    /// (dev chains' simulated evidence); reported as a custom root.
+    #[arg(long, conflicts_with = "trust_root")]
+    simulated_root: bool,
     /// Accept a TD under debug (TUD bits set). Dev networks only.
     #[arg(long)]
     allow_debug: bool,
@@ -56,7 +61,7 @@ pub(crate) struct Args {
 /// Everything the run needs, read and checked (usage and I/O errors out).
 struct Inputs {
     quote: Vec<u8>,
-    collateral: Result<Collateral, VerifyError>,
+    collateral: Vec<u8>,
     at: u64,
     policy: Policy,
     verifier: Verifier,
@@ -123,11 +128,12 @@ fn read_inputs(args: &Args) -> Result<Inputs, String> {
             Verifier::with_trust_root(&bytes)
                 .map_err(|e| format!("--trust-root {}: {e}", path.display()))?
         }
+        None if args.simulated_root => aether_evidence::sim::tdx_verifier(),
         None => Verifier::intel(),
     };
     Ok(Inputs {
         quote,
-        collateral: Collateral::from_json(&collateral_json),
+        collateral: collateral_json,
         at,
         policy,
         verifier,
@@ -147,17 +153,13 @@ pub(crate) fn run(args: Args) -> ExitCode {
         Ok(i) => i,
         Err(msg) => return usage_error(msg),
     };
-    let appraisal = match &inputs.collateral {
-        Ok(coll) => inputs
-            .verifier
-            .appraise(&inputs.quote, coll, inputs.at, &inputs.policy),
-        Err(e) => Appraisal::Rejected {
-            error: e.clone(),
-            parsed: aether_tdx_evidence::TdQuote::parse(&inputs.quote)
-                .ok()
-                .map(Box::new),
-        },
-    };
+    let appraisal = appraise(
+        &inputs.quote,
+        &inputs.collateral,
+        &inputs.verifier,
+        &inputs.policy,
+        inputs.at,
+    );
     let output = render(&appraisal, &inputs);
     match serde_json::to_string_pretty(&output) {
         // A closed stdout (e.g. `| head`) must not turn the verdict into a panic.

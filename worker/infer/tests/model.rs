@@ -331,3 +331,21 @@ mod properties {
         }
     }
 }
+
+/// Jobs run in parallel on shared models: one model serves many threads.
+#[test]
+fn model_is_shared_between_threads_with_the_same_results() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Model>();
+    assert_send_sync::<aether_infer::WasmJob>();
+    let Some(model) = model() else { return };
+    let tokens = golden_inputs()[0].1.clone();
+    let roots: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..2)
+            .map(|_| s.spawn(|| model.run(&tokens).unwrap().trace.root()))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(roots[0], roots[1]);
+    assert_eq!(hex::encode(roots[0]), GOLDEN[0].2);
+}

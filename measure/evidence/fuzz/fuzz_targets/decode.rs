@@ -13,8 +13,8 @@ where
     T: serde::de::DeserializeOwned + serde::Serialize + PartialEq + std::fmt::Debug,
 {
     if let Ok(v) = serde_json::from_slice::<T>(data) {
-        let again: T = serde_json::from_str(&serde_json::to_string(&v).expect("encodes"))
-            .expect("re-decodes");
+        let again: T =
+            serde_json::from_str(&serde_json::to_string(&v).expect("encodes")).expect("re-decodes");
         assert_eq!(again, v);
     }
 }

@@ -8,8 +8,7 @@
 //! | [`hash`] | BLAKE3 / SHA-256 helpers and the protocol's tagged hash | `blake3`, `sha2` |
 //! | [`bls`] | validator keys (BLS12-381 min_pk), proofs of possession, aggregation, the VRF | `blst` 0.3 (never `portable`) |
 //!
-//! KZG commitments for AI outputs come later as the module `kzg`, with
-//! the same shape as [`ed25519`]: a secret-key type that
+//! KZG commitments for AI outputs come later as the module `kzg`, with the same shape as [`ed25519`]: a secret-key type that
 //! signs, a public-key type parsed from bytes, and free verification
 //! functions (single and batch) returning this crate's [`Error`].
 //!
@@ -24,6 +23,7 @@ pub mod bls;
 pub mod derive;
 pub mod ed25519;
 pub mod hash;
+pub mod kzg;
 
 /// Every way a cryptographic check can fail.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

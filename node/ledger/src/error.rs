@@ -128,6 +128,17 @@ pub enum LedgerError {
     /// A collateral input is locked by a script.
     #[error("collateral input {0} is not key-locked")]
     CollateralNotKeyLocked(OutPoint),
+    /// A market action was refused (see [`crate::market::MarketError`]).
+    #[error("action {index}: {error}")]
+    Action {
+        /// Position among the transaction's actions.
+        index: usize,
+        /// Why.
+        error: crate::market::MarketError,
+    },
+    /// Inputs cannot cover the actions' deposits and outputs.
+    #[error("the outputs, the fee and the action deposits overflow")]
+    DepositOverflow,
     /// collateral ≠ collateral return + fee.
     #[error(
         "collateral {collateral:?} does not cover the fee plus the collateral return {covered:?}"

@@ -33,15 +33,19 @@
 //! contents (see [`crate::validate`]'s consensus rule).
 
 use crate::error::{LedgerError, ViewError};
+use crate::market::{MarketEnv, NoExecutor, SegmentExecutor, run_boundary};
 use crate::params::ProtocolParams;
 use crate::script::ScriptEngine;
-use crate::state::{Overlay, StateDiff, UtxoView};
+use crate::state::{Overlay, StateDiff, TxEffect, UtxoView};
 use crate::validate::{
     AppliedTx, BlockContext, PreparedTx, VerifiedWitnesses, apply_transaction, verify_signatures,
 };
-use aether_types::{Digest, OutPoint, Receipt, Transaction, TxId, receipts_root};
+use aether_types::{
+    AccessKey, BoundaryReceipt, Digest, OutPoint, Receipt, Transaction, TxId, receipts_root,
+};
 use rayon::prelude::*;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// How to execute a block. Both modes give identical results.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,14 +76,17 @@ pub struct BlockOutcome {
     /// a block that contains any is invalid
     /// ([`BlockOutcome::ensure_all_valid`]).
     pub rejected: Vec<RejectedTx>,
-    /// Net change of the UTxO set.
+    /// Net change of the state.
     pub diff: StateDiff,
+    /// What the block boundary did (before the transactions).
+    pub boundary: BoundaryReceipt,
 }
 
 impl BlockOutcome {
-    /// Merkle root of the receipts (the header's `receipts_root`).
+    /// Merkle root of the receipts and the boundary receipt (the header's
+    /// `receipts_root`).
     pub fn receipts_root(&self) -> Digest {
-        receipts_root(&self.receipts)
+        receipts_root(&self.receipts, &self.boundary)
     }
 
     /// `Err` with the first rejected transaction if any was rejected.
@@ -91,18 +98,42 @@ impl BlockOutcome {
     }
 }
 
-/// The ledger: protocol parameters and the script engine.
-#[derive(Debug)]
+/// The ledger: protocol parameters, the script engine, the TEE evidence
+/// verifier and the runtime that re-executes challenged segments.
 pub struct Ledger {
     params: ProtocolParams,
     scripts: ScriptEngine,
+    evidence: aether_evidence::Verifier,
+    executor: Arc<dyn SegmentExecutor>,
+}
+
+impl std::fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger")
+            .field("params", &self.params)
+            .field("executor", &self.executor)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Ledger {
-    /// A ledger enforcing `params`.
+    /// A ledger enforcing `params`, without a job runtime (challenges that
+    /// need re-execution are refused: see [`Ledger::with_executor`]).
     pub fn new(params: ProtocolParams) -> Self {
+        Self::with_executor(params, Arc::new(NoExecutor))
+    }
+
+    /// A ledger enforcing `params` that re-executes challenged segments
+    /// with `executor`.
+    pub fn with_executor(params: ProtocolParams, executor: Arc<dyn SegmentExecutor>) -> Self {
         let scripts = ScriptEngine::new(params.scripts);
-        Ledger { params, scripts }
+        let evidence = aether_evidence::Verifier::new(params.market.evidence.clone());
+        Ledger {
+            params,
+            scripts,
+            evidence,
+            executor,
+        }
     }
 
     /// The parameters.
@@ -113,6 +144,16 @@ impl Ledger {
     /// The script engine.
     pub fn scripts(&self) -> &ScriptEngine {
         &self.scripts
+    }
+
+    /// The TEE evidence verifier (with its certificate cache).
+    pub fn evidence_verifier(&self) -> &aether_evidence::Verifier {
+        &self.evidence
+    }
+
+    /// The runtime that re-executes challenged segments.
+    pub fn segment_executor(&self) -> &dyn SegmentExecutor {
+        self.executor.as_ref()
     }
 
     /// Validates one transaction against `view` as if it were the only
@@ -126,7 +167,8 @@ impl Ledger {
     ) -> Result<AppliedTx, LedgerError> {
         let mut prepared = [PreparedTx::new(tx)];
         verify_signatures(&mut prepared, usize::MAX, false);
-        apply_transaction(&self.params, &self.scripts, view, ctx, &prepared[0])
+        prepared[0].prepare_actions(self, ctx);
+        apply_transaction(self, view, ctx, &prepared[0])
     }
 
     /// Like [`Ledger::validate_transaction`], trusting `verified` for the
@@ -145,7 +187,8 @@ impl Ledger {
         } else {
             verify_signatures(&mut prepared, usize::MAX, false);
         }
-        apply_transaction(&self.params, &self.scripts, view, ctx, &prepared[0])
+        prepared[0].prepare_actions(self, ctx);
+        apply_transaction(self, view, ctx, &prepared[0])
     }
 
     /// Executes `transactions` in block order on top of `view`.
@@ -166,13 +209,46 @@ impl Ledger {
             transactions.iter().map(PreparedTx::new).collect()
         };
         verify_signatures(&mut prepared, self.params.signature_batch_size, parallel);
+        if parallel {
+            prepared
+                .par_iter_mut()
+                .filter(|p| !p.tx.body.actions.is_empty())
+                .for_each(|p| p.prepare_actions(self, ctx));
+        } else {
+            for p in prepared.iter_mut() {
+                p.prepare_actions(self, ctx);
+            }
+        }
 
         let mut overlay = Overlay::new(view, prepared.len());
+        let boundary = {
+            let env = MarketEnv {
+                params: &self.params.market,
+                min_output_coin: self.params.min_output_coin,
+                executor: self.executor.as_ref(),
+                height: ctx.height,
+                parent_hash: ctx.parent_hash,
+            };
+            let effect = run_boundary(&env, &overlay).map_err(|e| match e {
+                LedgerError::Storage(e) => e,
+                other => ViewError {
+                    message: format!("block boundary: {other}"),
+                },
+            })?;
+            overlay.apply(TxEffect {
+                spent: vec![],
+                created: effect.created,
+                objects: effect.objects,
+            });
+            BoundaryReceipt {
+                height: ctx.height,
+                events: effect.events,
+            }
+        };
         let mut results: Vec<Option<Result<Receipt, LedgerError>>> =
             (0..prepared.len()).map(|_| None).collect();
-        let run = |overlay: &Overlay<'_, V>, p: &PreparedTx<'_>| {
-            apply_transaction(&self.params, &self.scripts, overlay, ctx, p)
-        };
+        let run =
+            |overlay: &Overlay<'_, V>, p: &PreparedTx<'_>| apply_transaction(self, overlay, ctx, p);
         if parallel {
             for level in schedule(&prepared) {
                 let outcomes: Vec<(usize, Result<AppliedTx, LedgerError>)> = level
@@ -208,6 +284,7 @@ impl Ledger {
             receipts,
             rejected,
             diff: overlay.into_diff(parallel),
+            boundary,
         })
     }
 }
@@ -236,9 +313,20 @@ pub(crate) fn schedule(prepared: &[PreparedTx<'_>]) -> Vec<Vec<usize>> {
     let mut read: HashMap<OutPoint, u32> = HashMap::new();
     let mut created: HashMap<TxId, u32> = HashMap::with_capacity(prepared.len());
     let mut named: HashMap<TxId, u32> = HashMap::with_capacity(prepared.len());
+    let mut keys_written: HashMap<AccessKey, u32> = HashMap::new();
+    let mut keys_read: HashMap<AccessKey, u32> = HashMap::new();
     let mut levels: Vec<Vec<usize>> = Vec::new();
     for (index, p) in prepared.iter().enumerate() {
         let body = &p.tx.body;
+        let (key_reads, key_writes): (Vec<AccessKey>, Vec<AccessKey>) = body
+            .actions
+            .iter()
+            .map(|a| a.access())
+            .fold((Vec::new(), Vec::new()), |(mut r, mut w), access| {
+                r.extend(access.reads);
+                w.extend(access.writes);
+                (r, w)
+            });
         let writes = || body.inputs.iter().chain(&body.collateral);
         let reads = || body.reference_inputs.iter();
         let mut after = 0u32;
@@ -256,7 +344,22 @@ pub(crate) fn schedule(prepared: &[PreparedTx<'_>]) -> Vec<Vec<usize>> {
         after = after
             .max(named.get(&p.id).copied().unwrap_or(0))
             .max(created.get(&p.id).copied().unwrap_or(0));
+        for key in &key_writes {
+            after = after
+                .max(keys_written.get(key).copied().unwrap_or(0))
+                .max(keys_read.get(key).copied().unwrap_or(0));
+        }
+        for key in &key_reads {
+            after = after.max(keys_written.get(key).copied().unwrap_or(0));
+        }
         let level = after + 1;
+        for key in key_writes {
+            keys_written.insert(key, level);
+        }
+        for key in key_reads {
+            let entry = keys_read.entry(key).or_insert(0);
+            *entry = (*entry).max(level);
+        }
         for op in writes() {
             written.insert(*op, level);
         }
@@ -300,6 +403,7 @@ mod tests {
                 mint: Default::default(),
                 spend_redeemers: Default::default(),
                 required_signers: Default::default(),
+                actions: vec![],
             },
             witnesses: TxWitnesses::default(),
         }

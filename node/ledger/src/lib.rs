@@ -62,6 +62,7 @@
 
 mod error;
 pub mod executor;
+pub mod market;
 pub mod params;
 pub mod script;
 pub mod state;
@@ -70,6 +71,7 @@ pub mod validate;
 pub use aether_types::{Receipt, TxStatus};
 pub use error::{LedgerError, ViewError};
 pub use executor::{BlockOutcome, ExecutionMode, Ledger, RejectedTx};
+pub use market::{MarketError, MarketParams, NoExecutor, ReexecError, SegmentExecutor};
 pub use params::{FeeSchedule, ProtocolParams, ScriptLimits};
 pub use script::{ACCEPT, HOST_CALL_FUEL, ScriptEngine, ScriptRun};
 pub use state::{MemoryUtxoSet, StateDiff, TxEffect, UtxoView, utxo_leaf};

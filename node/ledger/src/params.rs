@@ -1,59 +1,27 @@
 //! Protocol parameters: fees, script limits, size bounds.
 //!
-//! # Fee formula
-//! The minimum fee of a transaction is
+//! The fee formula ([`FeeSchedule`]) lives in `aether-types`
+//! (`aether_types::fees`), so that clients compute fees with the very code
+//! the ledger checks them with; it is re-exported here:
 //!
 //! ```text
 //! min_fee = base + per_byte × size + per_fuel × declared_fuel
 //! ```
 //!
-//! - `size` is the length of the transaction's canonical encoding, body and
-//!   witnesses. Every integer is fixed-width (the fee is a `u128`, a
-//!   signature 64 bytes), so the size does not depend on the fee's value: a
-//!   client encodes the transaction with its final witness count (any 64
-//!   bytes as signatures), computes the fee, writes it into the body, then
-//!   signs. [`FeeSchedule::min_fee_for`] does the computation.
-//! - `declared_fuel` is the sum of the fuel budgets of all redeemers
-//!   (`TxBody::declared_fuel`), declared in the transaction, not measured,
-//!   so the fee is known before submission; unused fuel is not refunded.
-//!
-//! All arithmetic is checked: an overflowing fee is an error, not a wrap.
+//! [`ProtocolParams::tx_params`] gives the subset a client needs to build a
+//! valid transaction (what the node serves as `aether_getParams`).
 
 use crate::LedgerError;
-use aether_types::{ChainId, Transaction};
+use aether_types::{ChainId, FeeError, TxParams};
 
-/// Parameters of the fee formula, in AIC base units.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FeeSchedule {
-    /// Fee of any transaction.
-    pub base: u128,
-    /// Fee per byte of encoded transaction.
-    pub per_byte: u128,
-    /// Fee per unit of declared script fuel.
-    pub per_fuel: u128,
-}
+pub use aether_types::FeeSchedule;
 
-impl FeeSchedule {
-    /// `base + per_byte × size + per_fuel × declared_fuel`, checked.
-    pub fn min_fee(&self, size: usize, declared_fuel: u64) -> Result<u128, LedgerError> {
-        let size = u128::try_from(size).map_err(|_| LedgerError::FeeOverflow)?;
-        self.per_byte
-            .checked_mul(size)
-            .and_then(|bytes| bytes.checked_add(self.base))
-            .and_then(|fee| {
-                self.per_fuel
-                    .checked_mul(u128::from(declared_fuel))
-                    .and_then(|fuel| fee.checked_add(fuel))
-            })
-            .ok_or(LedgerError::FeeOverflow)
-    }
-
-    /// The minimum fee of `tx` as encoded now (see the module docs: the
-    /// result does not depend on the fee or signature values already in it).
-    pub fn min_fee_for(&self, tx: &Transaction) -> Result<u128, LedgerError> {
-        use aether_types::Canonical;
-        let fuel = tx.body.declared_fuel().map_err(LedgerError::Malformed)?;
-        self.min_fee(tx.encode().len(), fuel)
+impl From<FeeError> for LedgerError {
+    fn from(error: FeeError) -> Self {
+        match error {
+            FeeError::Overflow => LedgerError::FeeOverflow,
+            FeeError::Malformed(e) => LedgerError::Malformed(e),
+        }
     }
 }
 
@@ -89,6 +57,8 @@ pub struct ProtocolParams {
     /// Signatures per batch when a block's signatures are verified.
     /// Consensus-relevant: see `aether_crypto::ed25519`.
     pub signature_batch_size: usize,
+    /// The AI market's parameters.
+    pub market: crate::market::MarketParams,
 }
 
 impl ProtocolParams {
@@ -114,6 +84,18 @@ impl ProtocolParams {
             max_tx_size: 128 * 1024,
             min_output_coin: 1_000,
             signature_batch_size: 64,
+            market: crate::market::MarketParams::dev(),
+        }
+    }
+
+    /// The parameters a client needs to build a valid transaction.
+    pub fn tx_params(&self) -> TxParams {
+        TxParams {
+            chain_id: self.chain_id,
+            fees: self.fees,
+            min_output_coin: self.min_output_coin,
+            max_tx_size: self.max_tx_size as u64,
+            max_fuel_per_tx: self.scripts.max_fuel_per_tx,
         }
     }
 }
@@ -123,18 +105,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fee_formula() {
-        let f = FeeSchedule {
-            base: 10,
-            per_byte: 2,
-            per_fuel: 3,
-        };
-        assert_eq!(f.min_fee(100, 1000).unwrap(), 10 + 200 + 3000);
+    fn fee_errors_keep_their_ledger_meaning() {
         let huge = FeeSchedule {
             base: u128::MAX,
             per_byte: 1,
             per_fuel: 0,
         };
-        assert_eq!(huge.min_fee(1, 0), Err(LedgerError::FeeOverflow));
+        assert_eq!(
+            huge.min_fee(1, 0).map_err(LedgerError::from),
+            Err(LedgerError::FeeOverflow)
+        );
+        assert_eq!(
+            LedgerError::from(FeeError::Malformed(aether_types::Error::FuelOverflow)),
+            LedgerError::Malformed(aether_types::Error::FuelOverflow)
+        );
+    }
+
+    #[test]
+    fn tx_params_mirror_the_protocol_params() {
+        let p = ProtocolParams::dev();
+        let t = p.tx_params();
+        assert_eq!(t.chain_id, p.chain_id);
+        assert_eq!(t.fees, p.fees);
+        assert_eq!(t.min_output_coin, p.min_output_coin);
+        assert_eq!(t.max_tx_size, p.max_tx_size as u64);
+        assert_eq!(t.max_fuel_per_tx, p.scripts.max_fuel_per_tx);
     }
 }

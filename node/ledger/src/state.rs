@@ -17,10 +17,14 @@
 //! block changed.
 
 use crate::error::ViewError;
-use aether_types::{Canonical, Digest, OutPoint, TxOutput, encode, merkle_root, tag, tagged_hash};
+use aether_types::{
+    Canonical, Digest, Object, ObjectKey, OutPoint, TxOutput, encode, merkle_root, tag, tagged_hash,
+};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-/// Read access to the UTxO set (unspent outputs by out-point).
+/// Read access to the ledger state: the UTxO set (unspent outputs by
+/// out-point) and the protocol objects, with the index of objects by the
+/// height they are due at (see `aether_types::object`).
 ///
 /// Implementations must be consistent for the duration of a block's
 /// execution (a snapshot). `Sync` because execution reads it from several
@@ -28,11 +32,26 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 pub trait UtxoView: Sync {
     /// The unspent output at `out_point`, if any.
     fn utxo(&self, out_point: &OutPoint) -> Result<Option<TxOutput>, ViewError>;
+
+    /// The protocol object at `key`, if any.
+    fn object(&self, key: &ObjectKey) -> Result<Option<Object>, ViewError>;
+
+    /// Keys of the objects whose [`Object::due_height`] is `height`, in
+    /// any order.
+    fn due_at(&self, height: u64) -> Result<Vec<ObjectKey>, ViewError>;
 }
 
 impl<V: UtxoView + ?Sized> UtxoView for &V {
     fn utxo(&self, out_point: &OutPoint) -> Result<Option<TxOutput>, ViewError> {
         (**self).utxo(out_point)
+    }
+
+    fn object(&self, key: &ObjectKey) -> Result<Option<Object>, ViewError> {
+        (**self).object(key)
+    }
+
+    fn due_at(&self, height: u64) -> Result<Vec<ObjectKey>, ViewError> {
+        (**self).due_at(height)
     }
 }
 
@@ -48,14 +67,21 @@ pub struct StateDiff {
     pub spent: BTreeSet<OutPoint>,
     /// New outputs.
     pub created: BTreeMap<OutPoint, TxOutput>,
+    /// Protocol objects written, with their value after the block (`None`:
+    /// deleted).
+    pub objects: BTreeMap<ObjectKey, Option<Object>>,
 }
 
 impl StateDiff {
-    /// `H(tag::STATE_DIFF, encode(spent) || encode(created))`.
+    /// `H(tag::STATE_DIFF, encode(spent) || encode(created) || encode(objects))`.
     pub fn commitment(&self) -> Digest {
         tagged_hash(
             tag::STATE_DIFF,
-            &[&encode(&self.spent), &encode(&self.created)],
+            &[
+                &encode(&self.spent),
+                &encode(&self.created),
+                &encode(&self.objects),
+            ],
         )
     }
 }
@@ -65,13 +91,45 @@ pub fn utxo_leaf(out_point: &OutPoint, output: &TxOutput) -> Digest {
     tagged_hash(tag::UTXO_LEAF, &[&out_point.encode(), &encode(output)])
 }
 
-/// An in-memory UTxO set (tests, benchmarks, tools; storage comes later).
+/// The in-memory ledger state: UTxO set, protocol objects and their due
+/// index (tests, benchmarks, tools, the simulator).
 #[derive(Clone, Debug, Default)]
 pub struct MemoryUtxoSet {
     utxos: HashMap<OutPoint, TxOutput>,
+    objects: BTreeMap<ObjectKey, Object>,
+    due: BTreeMap<u64, BTreeSet<ObjectKey>>,
 }
 
 impl MemoryUtxoSet {
+    /// Writes (or deletes) an object, keeping the due index.
+    pub fn put_object(&mut self, key: ObjectKey, object: Option<Object>) {
+        if let Some(old) = self.objects.remove(&key)
+            && let Some(h) = old.due_height()
+            && let Some(keys) = self.due.get_mut(&h)
+        {
+            keys.remove(&key);
+            if keys.is_empty() {
+                self.due.remove(&h);
+            }
+        }
+        if let Some(object) = object {
+            if let Some(h) = object.due_height() {
+                self.due.entry(h).or_default().insert(key);
+            }
+            self.objects.insert(key, object);
+        }
+    }
+
+    /// The object at `key`, if any.
+    pub fn get_object(&self, key: &ObjectKey) -> Option<Object> {
+        self.objects.get(key).cloned()
+    }
+
+    /// The protocol objects, in key order.
+    pub fn objects(&self) -> impl Iterator<Item = (&ObjectKey, &Object)> {
+        self.objects.iter()
+    }
+
     /// An empty set.
     pub fn new() -> Self {
         Self::default()
@@ -110,6 +168,9 @@ impl MemoryUtxoSet {
         for (out_point, output) in &diff.created {
             self.utxos.insert(*out_point, output.clone());
         }
+        for (key, object) in &diff.objects {
+            self.put_object(*key, object.clone());
+        }
     }
 
     /// The state root (see the module docs).
@@ -125,15 +186,29 @@ impl UtxoView for MemoryUtxoSet {
     fn utxo(&self, out_point: &OutPoint) -> Result<Option<TxOutput>, ViewError> {
         Ok(self.utxos.get(out_point).cloned())
     }
+
+    fn object(&self, key: &ObjectKey) -> Result<Option<Object>, ViewError> {
+        Ok(self.objects.get(key).cloned())
+    }
+
+    fn due_at(&self, height: u64) -> Result<Vec<ObjectKey>, ViewError> {
+        Ok(self
+            .due
+            .get(&height)
+            .map(|keys| keys.iter().copied().collect())
+            .unwrap_or_default())
+    }
 }
 
-/// Effects of one transaction on the UTxO set.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Effects of one transaction on the state.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TxEffect {
     /// Out-points consumed.
     pub spent: Vec<OutPoint>,
     /// Outputs created.
     pub created: Vec<(OutPoint, TxOutput)>,
+    /// Objects written (`None`: deleted).
+    pub objects: Vec<(ObjectKey, Option<Object>)>,
 }
 
 /// The base view plus the effects of the transactions applied so far in
@@ -142,6 +217,7 @@ pub(crate) struct Overlay<'a, V: ?Sized> {
     base: &'a V,
     created: HashMap<OutPoint, TxOutput>,
     spent_from_base: HashSet<OutPoint>,
+    objects: BTreeMap<ObjectKey, Option<Object>>,
 }
 
 impl<'a, V: UtxoView + ?Sized> Overlay<'a, V> {
@@ -151,6 +227,7 @@ impl<'a, V: UtxoView + ?Sized> Overlay<'a, V> {
             base,
             created: HashMap::with_capacity(transactions.saturating_mul(2)),
             spent_from_base: HashSet::with_capacity(transactions),
+            objects: BTreeMap::new(),
         }
     }
 
@@ -162,6 +239,9 @@ impl<'a, V: UtxoView + ?Sized> Overlay<'a, V> {
         }
         for (out_point, output) in effect.created {
             self.created.insert(out_point, output);
+        }
+        for (key, object) in effect.objects {
+            self.objects.insert(key, object);
         }
     }
 
@@ -181,6 +261,7 @@ impl<'a, V: UtxoView + ?Sized> Overlay<'a, V> {
         StateDiff {
             spent: spent.into_iter().collect(),
             created: created.into_iter().collect(),
+            objects: self.objects,
         }
     }
 }
@@ -194,6 +275,28 @@ impl<V: UtxoView + ?Sized> UtxoView for Overlay<'_, V> {
             return Ok(None);
         }
         self.base.utxo(out_point)
+    }
+
+    fn object(&self, key: &ObjectKey) -> Result<Option<Object>, ViewError> {
+        match self.objects.get(key) {
+            Some(object) => Ok(object.clone()),
+            None => self.base.object(key),
+        }
+    }
+
+    fn due_at(&self, height: u64) -> Result<Vec<ObjectKey>, ViewError> {
+        let mut keys: BTreeSet<ObjectKey> = self
+            .base
+            .due_at(height)?
+            .into_iter()
+            .filter(|k| !self.objects.contains_key(k))
+            .collect();
+        for (key, object) in &self.objects {
+            if object.as_ref().and_then(Object::due_height) == Some(height) {
+                keys.insert(*key);
+            }
+        }
+        Ok(keys.into_iter().collect())
     }
 }
 
@@ -233,12 +336,14 @@ mod tests {
         overlay.apply(TxEffect {
             spent: vec![a],
             created: vec![(b, out(2)), (c, out(3))],
+            objects: vec![],
         });
         assert_eq!(overlay.utxo(&a).unwrap(), None);
         assert_eq!(overlay.utxo(&b).unwrap(), Some(out(2)));
         overlay.apply(TxEffect {
             spent: vec![b],
             created: vec![],
+            objects: vec![],
         });
         let diff = overlay.into_diff(false);
         assert_eq!(diff.spent, [a].into());

@@ -4,14 +4,16 @@
 //! order listed there (cheap stateless checks first, then lookups, then
 //! signatures, value, scripts).
 
+use crate::Ledger;
 use crate::error::LedgerError;
+use crate::market::{MarketEffect, MarketEnv, PreparedAction, TxFacts, apply_actions};
 use crate::params::ProtocolParams;
-use crate::script::ScriptEngine;
 use crate::state::{TxEffect, UtxoView};
 use aether_crypto::ed25519::{SignedMessage, verify_each};
 use aether_types::{
-    Address, Canonical, KeyHash, OutPoint, Receipt, Redeemer, ResolvedInput, Script, ScriptContext,
-    ScriptHash, ScriptPurpose, Transaction, TxId, TxInfo, TxStatus, Value, encode,
+    Action, Address, BlockHash, Canonical, KeyHash, OutPoint, Receipt, Redeemer, ResolvedInput,
+    Script, ScriptContext, ScriptHash, ScriptPurpose, Transaction, TxId, TxInfo, TxStatus, Value,
+    encode,
 };
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -22,6 +24,35 @@ use std::sync::Arc;
 pub struct BlockContext {
     /// Height of the block being executed (the chain's slot).
     pub height: u64,
+    /// The block's timestamp, milliseconds since the Unix epoch: the time
+    /// TEE evidence is verified at.
+    pub timestamp_ms: u64,
+    /// The parent block's hash (the market router's draw seed).
+    pub parent_hash: BlockHash,
+}
+
+impl From<u64> for BlockContext {
+    /// [`BlockContext::at`].
+    fn from(height: u64) -> Self {
+        BlockContext::at(height)
+    }
+}
+
+impl BlockContext {
+    /// A context at `height` with time zero and a zero parent hash (tests
+    /// and tools that use no time-dependent rule).
+    pub fn at(height: u64) -> Self {
+        BlockContext {
+            height,
+            timestamp_ms: 0,
+            parent_hash: BlockHash::default(),
+        }
+    }
+
+    /// The block time in whole seconds (for TEE evidence validity).
+    pub fn unix_secs(&self) -> u64 {
+        self.timestamp_ms / 1000
+    }
 }
 
 /// A transaction with everything computed that needs no state: id, size,
@@ -34,6 +65,9 @@ pub(crate) struct PreparedTx<'a> {
     pub(crate) structure: Result<(), aether_types::Error>,
     pub(crate) signers: Vec<KeyHash>,
     pub(crate) signatures_ok: bool,
+    /// Precomputed market checks, one per action (filled by
+    /// [`PreparedTx::prepare_actions`]).
+    pub(crate) actions: Vec<PreparedAction>,
 }
 
 impl<'a> PreparedTx<'a> {
@@ -54,7 +88,35 @@ impl<'a> PreparedTx<'a> {
                 .map(|w| w.public_key.key_hash())
                 .collect(),
             signatures_ok: false,
+            actions: Vec::new(),
         }
+    }
+
+    /// Precomputes the market actions' stateless checks at `ctx`'s time.
+    pub(crate) fn prepare_actions(&mut self, ledger: &Ledger, ctx: &BlockContext) {
+        if !self.tx.body.actions.is_empty() && self.actions.is_empty() {
+            self.actions = crate::market::prepare_actions(
+                ledger.evidence_verifier(),
+                ledger.params().chain_id.0,
+                self.tx,
+                ctx.unix_secs(),
+            );
+        }
+    }
+}
+
+/// The largest encoding allowed for `tx`: larger for a transaction that
+/// carries a challenge (its checkpoint data).
+pub(crate) fn size_limit(params: &ProtocolParams, tx: &Transaction) -> usize {
+    if tx
+        .body
+        .actions
+        .iter()
+        .any(|a| matches!(a, Action::Challenge(_)))
+    {
+        params.market.max_challenge_tx_size.max(params.max_tx_size)
+    } else {
+        params.max_tx_size
     }
 }
 
@@ -74,10 +136,11 @@ pub(crate) fn stateless_rules(
             got: body.chain_id,
         });
     }
-    if p.size > params.max_tx_size {
+    let max_size = size_limit(params, p.tx);
+    if p.size > max_size {
         return Err(LedgerError::TooLarge {
             size: p.size,
-            max: params.max_tx_size,
+            max: max_size,
         });
     }
     if let Some(height) = height
@@ -268,12 +331,13 @@ struct ScriptRunPlan<'t> {
 /// [`TxStatus::ScriptFailed`] receipt means a script failed: the effect
 /// then consumes the collateral only.
 pub(crate) fn apply_transaction<V: UtxoView + ?Sized>(
-    params: &ProtocolParams,
-    scripts: &ScriptEngine,
+    ledger: &Ledger,
     view: &V,
     ctx: &crate::BlockContext,
     p: &PreparedTx<'_>,
 ) -> Result<AppliedTx, LedgerError> {
+    let params = ledger.params();
+    let scripts = ledger.scripts();
     let body = &p.tx.body;
 
     // 1. Stateless checks.
@@ -335,12 +399,18 @@ pub(crate) fn apply_transaction<V: UtxoView + ?Sized>(
         return Err(LedgerError::MissingSignature(*key));
     }
 
-    // 4. Value: inputs + minted = outputs + fee + burned.
+    // 4. Value: inputs + minted = outputs + fee + burned + deposits.
     let mut consumed = sum_values(inputs.iter().map(|i| &i.output.value))?;
     let mut produced = sum_values(body.outputs.iter().map(|o| &o.value))?;
     produced
         .checked_add_coin(body.fee)
         .map_err(|_| LedgerError::ValueOverflow)?;
+    let deposits = body
+        .action_deposits()
+        .map_err(|_| LedgerError::DepositOverflow)?;
+    produced
+        .checked_add_coin(deposits)
+        .map_err(|_| LedgerError::DepositOverflow)?;
     for (policy, mint) in &body.mint {
         for (name, quantity) in mint.amounts.iter() {
             let (side, amount) = if quantity > 0 {
@@ -361,6 +431,42 @@ pub(crate) fn apply_transaction<V: UtxoView + ?Sized>(
     }
 
     let id = p.id;
+
+    // 5. Actions, in order, against the state (still phase 1: a refused
+    //    action makes the transaction invalid). Their payouts are outputs
+    //    after the collateral-return index.
+    let market = if body.actions.is_empty() {
+        MarketEffect::default()
+    } else {
+        let first_payout = body
+            .collateral_return_index()
+            .map_err(LedgerError::Malformed)?
+            .checked_add(1)
+            .ok_or(LedgerError::Malformed(aether_types::Error::TooManyOutputs))?;
+        let env = MarketEnv {
+            params: &params.market,
+            min_output_coin: params.min_output_coin,
+            executor: ledger.segment_executor(),
+            height: ctx.height,
+            parent_hash: ctx.parent_hash,
+        };
+        apply_actions(
+            &env,
+            view,
+            TxFacts {
+                id,
+                signers: &p.signers,
+            },
+            first_payout,
+            &body.actions,
+            &p.actions,
+        )?
+    };
+    let MarketEffect {
+        objects: market_objects,
+        created: market_created,
+        events,
+    } = market;
     let success_effect = || TxEffect {
         spent: body.inputs.iter().copied().collect(),
         created: body
@@ -368,7 +474,9 @@ pub(crate) fn apply_transaction<V: UtxoView + ?Sized>(
             .iter()
             .enumerate()
             .map(|(i, o)| (OutPoint::new(id, i as u32), o.clone()))
+            .chain(market_created.iter().cloned())
             .collect(),
+        objects: market_objects.clone(),
     };
 
     if plans.is_empty() {
@@ -385,11 +493,12 @@ pub(crate) fn apply_transaction<V: UtxoView + ?Sized>(
                 status: TxStatus::Success,
                 fee_charged: body.fee,
                 fuel_used: 0,
+                events,
             },
         });
     }
 
-    // 5. Collateral: key-locked (checked above), balanced exactly.
+    // 6. Collateral: key-locked (checked above), balanced exactly.
     if body.collateral.is_empty() {
         return Err(LedgerError::CollateralRequired);
     }
@@ -423,7 +532,7 @@ pub(crate) fn apply_transaction<V: UtxoView + ?Sized>(
         validity: body.validity,
         required_signers: body.required_signers.clone(),
     };
-    // 6. Scripts available: witnesses, then reference scripts of inputs
+    // 7. Scripts available: witnesses, then reference scripts of inputs
     //    and reference inputs.
     let mut available: HashMap<ScriptHash, (&Script, bool)> = HashMap::new();
     for script in &p.tx.witnesses.scripts {
@@ -448,7 +557,7 @@ pub(crate) fn apply_transaction<V: UtxoView + ?Sized>(
         }
     }
 
-    // 7. Phase 2: run every script; the first failure fails the transaction.
+    // 8. Phase 2: run every script; the first failure fails the transaction.
     let encoded_info = encode(&tx_info);
     let mut fuel_used: u64 = 0;
     for plan in &plans {
@@ -473,6 +582,7 @@ pub(crate) fn apply_transaction<V: UtxoView + ?Sized>(
                         .iter()
                         .map(|o| (OutPoint::new(id, return_index), o.clone()))
                         .collect(),
+                    objects: vec![],
                 },
                 receipt: Receipt {
                     tx_id: id,
@@ -482,6 +592,7 @@ pub(crate) fn apply_transaction<V: UtxoView + ?Sized>(
                     },
                     fee_charged: body.fee,
                     fuel_used,
+                    events: vec![],
                 },
             });
         }
@@ -493,6 +604,7 @@ pub(crate) fn apply_transaction<V: UtxoView + ?Sized>(
             status: TxStatus::Success,
             fee_charged: body.fee,
             fuel_used,
+            events,
         },
     })
 }

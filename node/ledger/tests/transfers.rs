@@ -392,6 +392,16 @@ fn storage_errors_abort_the_block() {
                 message: "disk on fire".into(),
             })
         }
+
+        fn object(&self, _: &ObjectKey) -> Result<Option<Object>, ViewError> {
+            Err(ViewError {
+                message: "disk on fire".into(),
+            })
+        }
+
+        fn due_at(&self, _: u64) -> Result<Vec<ObjectKey>, ViewError> {
+            Ok(vec![])
+        }
     }
     let p = params();
     let ledger = Ledger::new(p.clone());

@@ -19,6 +19,7 @@ use crate::Error;
 use crate::codec::{Canonical, encode};
 use crate::context::ScriptPurpose;
 use crate::hash::{BlockHash, Digest, TxId, merkle_root, tag, tagged_hash};
+use crate::object::{BoundaryReceipt, Event};
 use crate::tx::{ChainId, PublicKey, Transaction};
 use borsh::{BorshDeserialize, BorshSerialize};
 
@@ -177,6 +178,9 @@ pub struct Receipt {
     pub fee_charged: u128,
     /// Fuel consumed by scripts (including instantiation charges).
     pub fuel_used: u64,
+    /// What the transaction's actions did (empty without actions or when
+    /// a script failed).
+    pub events: Vec<Event>,
 }
 
 impl Receipt {
@@ -187,11 +191,16 @@ impl Receipt {
 }
 
 impl Canonical for Receipt {
-    const MAX_ENCODED_LEN: usize = 1024;
+    const MAX_ENCODED_LEN: usize = 64 * 1024;
 }
 
-/// Merkle root over receipts in block order.
-pub fn receipts_root(receipts: &[Receipt]) -> Digest {
-    let leaves: Vec<Digest> = receipts.iter().map(Receipt::leaf).collect();
+/// Merkle root over the receipts in block order, then the boundary
+/// receipt (see the module docs).
+pub fn receipts_root(receipts: &[Receipt], boundary: &BoundaryReceipt) -> Digest {
+    let leaves: Vec<Digest> = receipts
+        .iter()
+        .map(Receipt::leaf)
+        .chain(std::iter::once(boundary.leaf()))
+        .collect();
     merkle_root(&leaves)
 }

@@ -177,6 +177,77 @@ impl<const MAX: usize> BorshDeserialize for BoundedBytes<MAX> {
     }
 }
 
+/// A UTF-8 string of at most `MAX` bytes (names, locations, labels).
+///
+/// Encoded as a Borsh `String` (`u32` byte length, then the UTF-8 bytes).
+/// Decoding rejects a length above `MAX` before allocating and rejects
+/// invalid UTF-8.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct BoundedString<const MAX: usize>(String);
+
+impl<const MAX: usize> BoundedString<MAX> {
+    /// The bound, in bytes.
+    pub const MAX_LEN: usize = MAX;
+
+    /// Wraps `text` if it fits the bound.
+    pub fn new(text: impl Into<String>) -> Result<Self, Error> {
+        let text = text.into();
+        if text.len() > MAX {
+            return Err(Error::BytesTooLong {
+                len: text.len(),
+                max: MAX,
+            });
+        }
+        Ok(Self(text))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether the string is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<const MAX: usize> fmt::Debug for BoundedString<MAX> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl<const MAX: usize> fmt::Display for BoundedString<MAX> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<const MAX: usize> TryFrom<&str> for BoundedString<MAX> {
+    type Error = Error;
+    fn try_from(text: &str) -> Result<Self, Error> {
+        Self::new(text)
+    }
+}
+
+impl<const MAX: usize> BorshSerialize for BoundedString<MAX> {
+    fn serialize<W: Write>(&self, writer: &mut W) -> borsh::io::Result<()> {
+        BoundedBytes::<MAX>::new(self.0.as_bytes().to_vec())
+            .map_err(|e| IoError::new(ErrorKind::InvalidInput, e.to_string()))?
+            .serialize(writer)
+    }
+}
+
+impl<const MAX: usize> BorshDeserialize for BoundedString<MAX> {
+    fn deserialize_reader<R: Read>(reader: &mut R) -> borsh::io::Result<Self> {
+        let bytes = BoundedBytes::<MAX>::deserialize_reader(reader)?;
+        String::from_utf8(bytes.into_vec())
+            .map(Self)
+            .map_err(|_| IoError::new(ErrorKind::InvalidData, "string is not valid UTF-8"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,5 +269,16 @@ mod tests {
         assert!(BoundedBytes::<2>::new(vec![1, 2, 3]).is_err());
         // Truncated body.
         assert!(borsh::from_slice::<BoundedBytes<4>>(&enc[..5]).is_err());
+    }
+
+    #[test]
+    fn bounded_string_checks_bound_and_utf8() {
+        let s = BoundedString::<8>::new("héllo").unwrap();
+        let enc = encode(&s);
+        assert_eq!(borsh::from_slice::<BoundedString<8>>(&enc).unwrap(), s);
+        assert!(BoundedString::<3>::new("four").is_err());
+        assert!(borsh::from_slice::<BoundedString<3>>(&enc).is_err());
+        let bad = [2u8, 0, 0, 0, 0xff, 0xfe];
+        assert!(borsh::from_slice::<BoundedString<8>>(&bad).is_err());
     }
 }

@@ -70,6 +70,22 @@ pub enum Error {
     /// A header version this crate does not know.
     #[error("unsupported header version {0}")]
     UnsupportedVersion(u32),
+    /// More actions than a transaction may carry.
+    #[error("{len} actions, at most {max}")]
+    TooManyActions {
+        /// Actions given.
+        len: usize,
+        /// Limit.
+        max: usize,
+    },
+    /// An action breaks a stateless rule.
+    #[error("action {index}: {source}")]
+    InvalidAction {
+        /// Position among the transaction's actions.
+        index: usize,
+        /// What is wrong.
+        source: crate::action::ActionError,
+    },
     /// A transaction inside a block is not well-formed.
     #[error("transaction {index} of the block: {source}")]
     InBlockTransaction {

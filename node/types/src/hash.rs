@@ -56,6 +56,26 @@ pub mod tag {
     pub const MERKLE_EMPTY: &str = "aether/merkle-empty/v1";
     /// Hash of a block's state diff ([`crate::Receipt`]s aside): see the ledger.
     pub const STATE_DIFF: &str = "aether/state-diff/v1";
+    /// Registry key of a launch measurement.
+    pub const MEASUREMENT: &str = "aether/measurement/v1";
+    /// Provider id: registering transaction id and action index.
+    pub const PROVIDER_ID: &str = "aether/provider-id/v1";
+    /// Job id: posting transaction id and action index.
+    pub const JOB_ID: &str = "aether/job-id/v1";
+    /// Evidence id: the hardware-signed bytes (replay key).
+    pub const EVIDENCE: &str = "aether/evidence/v1";
+    /// Hash of job data (inputs, outputs, modules).
+    pub const JOB_DATA: &str = "aether/job-data/v1";
+    /// Hash of what a job computes (model or module, input).
+    pub const JOB_INPUT: &str = "aether/job-input/v1";
+    /// Leaf of an output's KZG commitment tree.
+    pub const KZG_LEAF: &str = "aether/kzg-leaf/v1";
+    /// Hash of a verifiable compute receipt body.
+    pub const VCR_BODY: &str = "aether/vcr-body/v1";
+    /// Leaf of the receipts tree for the block boundary's receipt.
+    pub const BOUNDARY_RECEIPT: &str = "aether/boundary-receipt/v1";
+    /// Pseudo-transaction id of the outputs a block boundary creates.
+    pub const BOUNDARY_TX: &str = "aether/boundary-tx/v1";
 }
 
 /// Hashes the concatenation of `parts` under the domain `tag` (see the module
@@ -116,6 +136,8 @@ macro_rules! digest_type {
     };
 }
 
+pub(crate) use digest_type;
+
 digest_type!(
     /// A 32-byte BLAKE3 digest (untyped: roots, leaves, commitments).
     Digest
@@ -170,6 +192,68 @@ pub fn merkle_root(leaves: &[Digest]) -> Digest {
     level[0]
 }
 
+/// The sibling hashes that prove leaf `index` of the tree [`merkle_root`]
+/// builds over `leaves`, bottom-up (a promoted odd node has no sibling at
+/// that level). `None` if `index` is out of range.
+pub fn merkle_proof(leaves: &[Digest], index: usize) -> Option<Vec<Digest>> {
+    if index >= leaves.len() {
+        return None;
+    }
+    let mut siblings = Vec::new();
+    let mut level: Vec<Digest> = leaves.to_vec();
+    let mut pos = index;
+    while level.len() > 1 {
+        let sibling = pos ^ 1;
+        if sibling < level.len() {
+            siblings.push(level[sibling]);
+        }
+        let mut next = Vec::with_capacity(level.len().div_ceil(2));
+        for pair in level.chunks(2) {
+            match pair {
+                [left, right] => next.push(tagged_hash(tag::MERKLE_NODE, &[&left.0, &right.0])),
+                [odd] => next.push(*odd),
+                _ => {}
+            }
+        }
+        level = next;
+        pos /= 2;
+    }
+    Some(siblings)
+}
+
+/// Whether `siblings` proves that `leaf` is leaf `index` of a tree of
+/// `leaf_count` leaves with root `root` (see [`merkle_proof`]). Never
+/// panics; a proof with missing or extra siblings fails.
+pub fn verify_merkle_proof(
+    root: &Digest,
+    leaf: &Digest,
+    index: u64,
+    leaf_count: u64,
+    siblings: &[Digest],
+) -> bool {
+    if index >= leaf_count {
+        return false;
+    }
+    let (mut pos, mut n, mut hash) = (index, leaf_count, *leaf);
+    let mut rest = siblings.iter();
+    while n > 1 {
+        if pos % 2 == 1 {
+            let Some(left) = rest.next() else {
+                return false;
+            };
+            hash = tagged_hash(tag::MERKLE_NODE, &[&left.0, &hash.0]);
+        } else if pos + 1 < n {
+            let Some(right) = rest.next() else {
+                return false;
+            };
+            hash = tagged_hash(tag::MERKLE_NODE, &[&hash.0, &right.0]);
+        }
+        pos /= 2;
+        n = n.div_ceil(2);
+    }
+    rest.next().is_none() && hash == *root
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,6 +272,17 @@ mod tests {
             tag::MERKLE_NODE,
             tag::MERKLE_EMPTY,
             tag::STATE_DIFF,
+            tag::MEASUREMENT,
+            tag::PROVIDER_ID,
+            tag::JOB_ID,
+            tag::EVIDENCE,
+            tag::JOB_DATA,
+            tag::JOB_INPUT,
+            tag::KZG_LEAF,
+            tag::VCR_BODY,
+            tag::BOUNDARY_RECEIPT,
+            tag::BOUNDARY_TX,
+            crate::object::OBJECT_KEY_TAG,
         ];
         for (i, a) in tags.iter().enumerate() {
             assert!(!a.as_bytes().contains(&0));
@@ -226,6 +321,57 @@ mod tests {
             merkle_root(&[leaf(1), leaf(2), leaf(3)]),
             merkle_root(&[leaf(1), leaf(2), leaf(3), leaf(3)])
         );
+    }
+
+    #[test]
+    fn merkle_proofs_verify_every_leaf_and_nothing_else() {
+        for n in 1..=17usize {
+            let leaves: Vec<Digest> = (0..n)
+                .map(|i| tagged_hash(tag::UTXO_LEAF, &[&[i as u8]]))
+                .collect();
+            let root = merkle_root(&leaves);
+            for i in 0..n {
+                let proof = merkle_proof(&leaves, i).unwrap();
+                assert!(verify_merkle_proof(
+                    &root, &leaves[i], i as u64, n as u64, &proof
+                ));
+                let other = (i + 1) % n;
+                if other != i {
+                    assert!(!verify_merkle_proof(
+                        &root,
+                        &leaves[other],
+                        i as u64,
+                        n as u64,
+                        &proof
+                    ));
+                    assert!(!verify_merkle_proof(
+                        &root,
+                        &leaves[i],
+                        other as u64,
+                        n as u64,
+                        &proof
+                    ));
+                }
+                let mut longer = proof.clone();
+                longer.push(root);
+                assert!(!verify_merkle_proof(
+                    &root, &leaves[i], i as u64, n as u64, &longer
+                ));
+                if let Some((_, shorter)) = proof.split_last() {
+                    assert!(!verify_merkle_proof(
+                        &root, &leaves[i], i as u64, n as u64, shorter
+                    ));
+                }
+            }
+            assert!(merkle_proof(&leaves, n).is_none());
+            assert!(!verify_merkle_proof(
+                &root,
+                &leaves[0],
+                n as u64,
+                n as u64,
+                &[]
+            ));
+        }
     }
 
     #[test]

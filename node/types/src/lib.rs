@@ -13,6 +13,10 @@
 //! | [`block`] | headers, blocks, receipts |
 //! | [`consensus`] | consensus wire types: rounds, votes, quorum and timeout certificates, proposals, evidence |
 //! | [`context`] | the context given to scripts |
+//! | [`market`] | AI market ids, TEE evidence, job data, verifiable compute receipts |
+//! | [`action`] | typed actions a transaction carries, their declared access and deposits |
+//! | [`object`] | protocol objects (registry, models, providers, jobs), events, boundary receipts |
+//! | [`fees`] | the fee formula and the parameters a client needs ([`TxParams`]) |
 //!
 //! # Invariants
 //! - Everything hashed or signed is hashed over its [`Canonical::encode`]
@@ -38,6 +42,7 @@
 //!     mint: Default::default(),
 //!     spend_redeemers: Default::default(),
 //!     required_signers: Default::default(),
+//!     actions: vec![],
 //! };
 //! let tx = Transaction { body, witnesses: TxWitnesses::default() };
 //! let bytes = tx.encode();
@@ -45,20 +50,29 @@
 //! assert!(Transaction::decode(&bytes[..bytes.len() - 1]).is_err());
 //! ```
 
+pub mod action;
 pub mod block;
 pub mod codec;
 pub mod consensus;
 pub mod context;
 mod error;
+pub mod fees;
 pub mod hash;
+pub mod market;
+pub mod object;
 pub mod tx;
 pub mod value;
 
+pub use action::{
+    Access, AccessKey, Action, ActionError, Challenge, ChallengeClaim, Lane, ModelFile, PostJob,
+    ProviderOffer, RegisterMeasurement, RegisterModel, RegisterProvider, RevokeMeasurement,
+    UnbondProvider, UpdateProvider,
+};
 pub use block::{
     Block, BlockHeader, ConsensusFields, HEADER_VERSION, MAX_BLOCK_LEN, Receipt, ScriptFailure,
     TxStatus, receipts_root,
 };
-pub use codec::{BoundedBytes, Canonical, encode};
+pub use codec::{BoundedBytes, BoundedString, Canonical, encode};
 pub use consensus::{
     BlockRef, BlockRequest, BlsPublicKeyBytes, BlsSignatureBytes, ConsensusMsg, Epoch,
     EquivocationEvidence, EquivocationKind, MAX_VALIDATORS, Proposal, ProposalFields, QuorumCert,
@@ -66,8 +80,17 @@ pub use consensus::{
 };
 pub use context::{ResolvedInput, ScriptContext, ScriptPurpose, TxInfo};
 pub use error::Error;
+pub use fees::{FeeError, FeeSchedule, TxParams};
 pub use hash::{
-    BlockHash, Digest, KeyHash, PolicyId, ScriptHash, TxId, merkle_root, tag, tagged_hash,
+    BlockHash, Digest, KeyHash, PolicyId, ScriptHash, TxId, merkle_proof, merkle_root, tag,
+    tagged_hash, verify_merkle_proof,
+};
+pub use market::*;
+pub use object::{
+    BoundaryReceipt, ChallengeRecord, ComputeReceiptRecord, Event, EvidenceRecord,
+    INITIAL_REPUTATION, ImageRecord, JobRecord, JobStatus, MAX_REPUTATION, MAX_UNBONDING,
+    MeasurementRecord, ModelRecord, OBJECT_KEY_TAG, Object, ObjectKey, ProviderRecord,
+    RefundReason, Unbonding, VerifiedClaims, boundary_tx_id,
 };
 pub use tx::{
     Address, ChainId, Datum, MAX_DATUM_LEN, MAX_REDEEMER_LEN, MAX_SCRIPT_LEN, MAX_TX_LEN, OutPoint,

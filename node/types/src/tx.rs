@@ -26,6 +26,7 @@
 //! the ledger (`aether-ledger`).
 
 use crate::Error;
+use crate::action::{Action, MAX_ACTIONS};
 use crate::codec::{BoundedBytes, Canonical, encode};
 use crate::hash::{Digest, KeyHash, PolicyId, ScriptHash, TxId, tag, tagged_hash};
 use crate::value::{MintAmounts, Value};
@@ -40,8 +41,10 @@ pub const MAX_REDEEMER_LEN: usize = 16 * 1024;
 /// Largest script (a WebAssembly module), in bytes.
 pub const MAX_SCRIPT_LEN: usize = 64 * 1024;
 /// Largest encoded transaction [`Canonical::decode`] accepts. The ledger's
-/// protocol parameters may set a lower limit.
-pub const MAX_TX_LEN: usize = 256 * 1024;
+/// protocol parameters set lower limits: one for ordinary transactions and
+/// a larger one for transactions that carry a challenge (a challenge holds
+/// one checkpoint's data, up to [`crate::MAX_CHECKPOINT_DATA`]).
+pub const MAX_TX_LEN: usize = 1024 * 1024;
 
 /// Identifies the chain a transaction is meant for (replay protection
 /// across networks).
@@ -211,6 +214,9 @@ pub struct TxBody {
     pub spend_redeemers: BTreeMap<OutPoint, Redeemer>,
     /// Keys that must sign, beyond those locking the inputs.
     pub required_signers: BTreeSet<KeyHash>,
+    /// Typed actions on protocol objects, applied in order when the
+    /// transaction succeeds (see [`crate::action`]).
+    pub actions: Vec<Action>,
 }
 
 impl TxBody {
@@ -258,7 +264,26 @@ impl TxBody {
             return Err(Error::TooManyOutputs);
         }
         self.declared_fuel()?;
+        if self.actions.len() > MAX_ACTIONS {
+            return Err(Error::TooManyActions {
+                len: self.actions.len(),
+                max: MAX_ACTIONS,
+            });
+        }
+        for (index, action) in self.actions.iter().enumerate() {
+            action
+                .check()
+                .map_err(|source| Error::InvalidAction { index, source })?;
+        }
         Ok(())
+    }
+
+    /// Total value the actions deposit into protocol objects.
+    pub fn action_deposits(&self) -> Result<u128, Error> {
+        self.actions
+            .iter()
+            .try_fold(0u128, |acc, a| acc.checked_add(a.deposit()))
+            .ok_or(Error::ValueOverflow)
     }
 }
 
@@ -410,6 +435,7 @@ mod tests {
             mint: BTreeMap::new(),
             spend_redeemers: BTreeMap::new(),
             required_signers: BTreeSet::new(),
+            actions: vec![],
         }
     }
 

@@ -74,6 +74,31 @@ proptest! {
         assert_canonical::<Receipt>(&bytes);
         assert_canonical::<ScriptContext>(&bytes);
         assert_canonical::<TxOutput>(&bytes);
+        assert_canonical::<Vcr>(&bytes);
+        assert_canonical::<Object>(&bytes);
+        assert_canonical::<ObjectKey>(&bytes);
+        assert_canonical::<BoundaryReceipt>(&bytes);
+    }
+
+    #[test]
+    fn vcr_roundtrip_and_flips(vcr in common::vcr(), pos in any::<prop::sample::Index>(), bit in 0u8..8) {
+        let bytes = vcr.encode();
+        prop_assert_eq!(Vcr::decode(&bytes).unwrap(), vcr);
+        let mut flipped = bytes.clone();
+        let i = pos.index(flipped.len());
+        flipped[i] ^= 1 << bit;
+        assert_canonical::<Vcr>(&flipped);
+        for cut in (0..bytes.len()).step_by(7) {
+            prop_assert!(Vcr::decode(&bytes[..cut]).is_err());
+        }
+    }
+
+    #[test]
+    fn actions_survive_the_transaction_codec(action in common::action()) {
+        let bytes = aether_types::encode(&action);
+        let back: Action = borsh::from_slice(&bytes).unwrap();
+        prop_assert_eq!(&back, &action);
+        prop_assert!(back.check().is_ok());
     }
 }
 
@@ -143,6 +168,7 @@ fn unsorted_sets_and_bad_tags_are_rejected() {
         mint: Default::default(),
         spend_redeemers: Default::default(),
         required_signers: Default::default(),
+        actions: vec![],
     };
     let tx = Transaction {
         body,

@@ -63,6 +63,16 @@ fn sample_transaction() -> Transaction {
         )]
         .into(),
         required_signers: [KeyHash([0x31; 32])].into(),
+        actions: vec![Action::PostJob(PostJob {
+            client: Address::Key(KeyHash([0x61; 32])),
+            kind: JobKind::Model {
+                model: ModelId([0x62; 32]),
+                input: JobData::inline(vec![1, 0, 0, 0, 2, 0, 0, 0]).unwrap(),
+            },
+            tees: [TeeKind::Snp, TeeKind::Tdx].into(),
+            max_fee: 5_000_000,
+            deadline: 99,
+        })],
     };
     let mut witnesses = TxWitnesses {
         vkeys: vec![],
@@ -85,15 +95,22 @@ fn sample_block() -> Block {
             timestamp_ms: 1_700_000_000_000,
             parent_hash: BlockHash([0x51; 32]),
             tx_root: Digest::default(),
-            receipts_root: receipts_root(&[Receipt {
-                tx_id: tx.id(),
-                status: TxStatus::ScriptFailed {
-                    purpose: ScriptPurpose::Spend(OutPoint::new(TxId([0x11; 32]), 2)),
-                    failure: ScriptFailure::OutOfFuel,
+            receipts_root: receipts_root(
+                &[Receipt {
+                    tx_id: tx.id(),
+                    status: TxStatus::ScriptFailed {
+                        purpose: ScriptPurpose::Spend(OutPoint::new(TxId([0x11; 32]), 2)),
+                        failure: ScriptFailure::OutOfFuel,
+                    },
+                    fee_charged: 123_456,
+                    fuel_used: 70_000,
+                    events: vec![],
+                }],
+                &BoundaryReceipt {
+                    height: 7,
+                    events: vec![Event::Burned { amount: 3 }],
                 },
-                fee_charged: 123_456,
-                fuel_used: 70_000,
-            }]),
+            ),
             state_root: Digest([0x52; 32]),
             data_root: Digest::default(),
             consensus: ConsensusFields::SingleValidator {
@@ -146,11 +163,11 @@ fn hashes_are_pinned() {
     let pinned = [
         (
             "tx encoding",
-            "2246c2aaf84b1bbe4095968c1524f59267920df91a925839d83f8966dbea84d2",
+            "0cb54f860c783dc18a71e66123f9ebe20ff2132e7c8ec637c9d9563e54947da7",
         ),
         (
             "tx id",
-            "da2d416db4445d9a20c9c6ed89257b27d4c0536d077f971cc38d117998b97566",
+            "843a6745bee57ceda7b1703ff5a0706ff121a193c370cf570899704760e1c5ba",
         ),
         (
             "witnesses hash",
@@ -166,19 +183,111 @@ fn hashes_are_pinned() {
         ),
         (
             "block encoding",
-            "5dab408a81677bbe0b79a83146b4bda0b687fd3b11f7e04818369a40f716efb6",
+            "926a940f0c7f73a558b350125b715f714e1dafbd1b167dd41dea2a9788d700ca",
         ),
         (
             "tx root",
-            "5d40eb6c1fc543c40477ba72fdb096894480cbeaabceadc1b0431774f9b40f74",
+            "e867c0619286bdd4c759b02ab640c9986934f70a467ee438199867bbc7d5c7ef",
         ),
         (
             "receipts root",
-            "47cf8df8d87e1a506d007dfd6274fff97d825d22ea88cdc61e471b532a6b93b3",
+            "1d0040135ff729de87f07231a5efdf3507a5ea8c158a23e3ad3f6cc3b8d0df4a",
         ),
         (
             "block hash",
-            "3089a9b400f34df62623792b023f0af5eba9649f0047b0ae94888d11c355972e",
+            "88a0c68555e43cbacefb23b2aa7607c08ae6e8b625db964b2b10e7f1757c1621",
+        ),
+    ];
+    for (name, got) in &actual {
+        println!("(\"{name}\", \"{got}\"),");
+    }
+    for ((name, got), (pname, want)) in actual.iter().zip(pinned.iter()) {
+        assert_eq!(name, pname);
+        assert_eq!(got, want, "{name} drifted");
+    }
+}
+
+fn sample_vcr() -> Vcr {
+    let body = VcrBody {
+        chain_id: ChainId(0xae7e),
+        job: JobId([0x71; 32]),
+        provider: ProviderId([0x72; 32]),
+        worker_key: PublicKey([0x73; 32]),
+        runtime: RuntimeId([0x74; 32]),
+        input_hash: Digest([0x75; 32]),
+        output: JobData::External {
+            hash: Digest([0x76; 32]),
+            size: 1536,
+            location: BoundedString::new("http://worker.example/out/1").unwrap(),
+        },
+        commitment: OutputCommitment {
+            blobs: vec![BlobCommitment {
+                commitment: KzgCommitment([0x77; 48]),
+                proof: KzgProof([0x78; 48]),
+            }],
+            root: Digest([0x79; 32]),
+        },
+        trace_root: Digest([0x7a; 32]),
+        segments: 7,
+    };
+    Vcr {
+        body,
+        evidence: TeeEvidence::Snp {
+            report: BoundedBytes::new(vec![0x7b; SNP_REPORT_LEN]).unwrap(),
+            vek: BoundedBytes::new(vec![0x7c; 16]).unwrap(),
+            chain: None,
+        },
+    }
+}
+
+/// The report-data binding was cross-checked with the Python `blake3`
+/// package (an independent BLAKE3 implementation).
+#[test]
+fn market_hashes_are_pinned() {
+    let vcr = sample_vcr();
+    let actual = [
+        ("vcr encoding", digest_of(&vcr.encode())),
+        ("vcr body id", vcr.body.id().to_string()),
+        ("report data", hex::encode(vcr.body.report_data())),
+        ("evidence id", vcr.evidence.id().to_string()),
+        (
+            "measurement id",
+            LaunchMeasurement::Snp([0x7d; 48]).id().to_string(),
+        ),
+        (
+            "job object key",
+            ObjectKey::Job(JobId([0x71; 32])).tree_key().to_string(),
+        ),
+        ("job id", JobId::derive(&TxId([0x7e; 32]), 3).to_string()),
+    ];
+    let pinned = [
+        (
+            "vcr encoding",
+            "aff3a519fe9652f7ec2f471c71447e5fbce1f6e94e5078902ee6b70b831b2018",
+        ),
+        (
+            "vcr body id",
+            "449ece33ff5e429bb4b543c87b08ab278df7f2b2d6fc6f4325f56838a74dae86",
+        ),
+        (
+            "report data",
+            "b99e282223826f4f92836c7c6889c0b919e863ca81273d81cc6e5660f5438b1d6f1316e2b6869564768d22f3a14480eb30cb95bb26ab061f417edfb62e9802f3",
+        ),
+        (
+            "evidence id",
+            "11f1dcfee347184578b2d88b70f8dc9e14e93290b5a3b030f80d10470d3e18c8",
+        ),
+        (
+            "measurement id",
+            "a1b50e7bf771d1757d487e2e0b0bc6d39a52827f6c0868f222f8e27a51e59240",
+        ),
+        (
+            "job object key",
+            "5fc9654f899763fd98217ca80d16f3d118d94c5b960516d163cb88aef3e1cb28",
+        ),
+        (
+            "job id",
+            "3ada3de709ab716dcda210f73bf476c7401519f91eca603a8595a58fd45add51",
         ),
     ];
     for (name, got) in &actual {

@@ -1,14 +1,14 @@
 //! Shared helpers of the ledger's integration tests and benchmark:
-//! keys, a genesis builder, transaction finishing (fee + signatures) and
-//! the WAT sources of the test scripts.
+//! keys, a genesis builder, transaction finishing (exact fee + signatures,
+//! by `aether-client`'s builder) and the WAT sources of the test scripts.
 
 #![allow(dead_code)]
 
+use aether_client::{TxBuilder, sign_with_exact_fee};
 use aether_crypto::derive::{DEV_SEED, dev_keypair};
 use aether_crypto::ed25519::Keypair;
 use aether_ledger::*;
 use aether_types::*;
-use std::collections::{BTreeMap, BTreeSet};
 
 pub const AIC: u128 = BASE_UNITS_PER_AIC;
 
@@ -25,7 +25,7 @@ pub fn params() -> ProtocolParams {
 }
 
 pub fn ctx(height: u64) -> BlockContext {
-    BlockContext { height }
+    BlockContext::at(height)
 }
 
 /// Out-point of genesis output `i`.
@@ -43,56 +43,20 @@ pub fn genesis(owners: &[Address], coin: u128) -> MemoryUtxoSet {
 }
 
 pub fn empty_body(params: &ProtocolParams) -> TxBody {
-    TxBody {
-        chain_id: params.chain_id,
-        inputs: BTreeSet::new(),
-        reference_inputs: BTreeSet::new(),
-        collateral: BTreeSet::new(),
-        collateral_return: None,
-        outputs: vec![],
-        fee: 0,
-        validity: ValidityInterval::default(),
-        mint: BTreeMap::new(),
-        spend_redeemers: BTreeMap::new(),
-        required_signers: BTreeSet::new(),
-    }
+    aether_client::empty_body(params.chain_id)
 }
 
-/// Sets the minimum fee and signs. `adjust(body, fee)` runs after the fee
-/// is written, to fix fee-dependent amounts (change, collateral return);
-/// it must not change the encoded size.
+/// Sets the exact minimum fee and signs. `adjust(body, fee)` runs after
+/// the fee is written, to fix fee-dependent amounts (change, collateral
+/// return); it must not change the encoded size.
 pub fn finish(
     params: &ProtocolParams,
-    mut body: TxBody,
+    body: TxBody,
     signers: &[&Keypair],
     scripts: Vec<Script>,
     adjust: impl Fn(&mut TxBody, u128),
 ) -> Transaction {
-    let mut witnesses = TxWitnesses {
-        vkeys: vec![],
-        scripts,
-    };
-    for k in signers {
-        witnesses.insert_vkey(VKeyWitness {
-            public_key: k.public_key(),
-            signature: Signature([0; 64]),
-        });
-    }
-    body.fee = 0;
-    adjust(&mut body, 0);
-    let fee = params
-        .fees
-        .min_fee_for(&Transaction {
-            body: body.clone(),
-            witnesses: witnesses.clone(),
-        })
-        .unwrap();
-    body.fee = fee;
-    adjust(&mut body, fee);
-    for k in signers {
-        witnesses.insert_vkey(k.sign_tx(&body));
-    }
-    Transaction { body, witnesses }
+    sign_with_exact_fee(&params.fees, body, signers, scripts, 0, adjust).unwrap()
 }
 
 /// A transfer of `amount` from the output `input` (holding `held`, owned by
@@ -105,13 +69,13 @@ pub fn transfer(
     to: Address,
     amount: u128,
 ) -> Transaction {
-    let mut body = empty_body(params);
-    body.inputs.insert(input);
-    body.outputs.push(TxOutput::coin(to, amount));
-    body.outputs.push(TxOutput::coin(addr(from), 0));
-    finish(params, body, &[from], vec![], |b, fee| {
-        b.outputs[1].value.coin = held - amount - fee;
-    })
+    TxBuilder::new(&params.tx_params())
+        .input(input, &TxOutput::coin(addr(from), held))
+        .pay(to, amount)
+        .change_to(addr(from))
+        .signer(from)
+        .build()
+        .unwrap()
 }
 
 pub fn wasm(wat_source: &str) -> Script {

@@ -130,9 +130,317 @@ pub fn body() -> impl Strategy<Value = TxBody> {
                         .collect(),
                     spend_redeemers,
                     required_signers: signers.into_iter().map(KeyHash).collect(),
+                    actions: vec![],
                 }
             },
         )
+        .prop_flat_map(|body| {
+            vec(action(), 0..3).prop_map(move |actions| {
+                let mut body = body.clone();
+                body.actions = actions;
+                body
+            })
+        })
+}
+
+pub fn sha384() -> impl Strategy<Value = [u8; 48]> {
+    any::<[u8; 32]>().prop_map(|d| {
+        let mut out = [0u8; 48];
+        out[..32].copy_from_slice(&d);
+        out
+    })
+}
+
+pub fn tee() -> impl Strategy<Value = TeeKind> {
+    prop_oneof![Just(TeeKind::Snp), Just(TeeKind::Tdx)]
+}
+
+pub fn text<const MAX: usize>() -> impl Strategy<Value = BoundedString<MAX>> {
+    "[a-zA-Z0-9 ./:-]{0,12}".prop_map(|t| BoundedString::new(t).unwrap())
+}
+
+pub fn measurement_entry(tee: TeeKind) -> impl Strategy<Value = MeasurementEntry> {
+    (
+        sha384(),
+        sha384(),
+        sha384(),
+        1u32..64,
+        text::<32>(),
+        any::<u64>(),
+        proptest::option::of(sha384()),
+    )
+        .prop_map(move |(a, b, c, vcpus, cpu, features, rtmr0)| match tee {
+            TeeKind::Snp => MeasurementEntry {
+                measurement: LaunchMeasurement::Snp(a),
+                shape: VmShape::Snp {
+                    vcpus,
+                    cpu,
+                    guest_features: features,
+                },
+                rtmr0: None,
+            },
+            TeeKind::Tdx => MeasurementEntry {
+                measurement: LaunchMeasurement::Tdx {
+                    mrtd: a,
+                    rtmr1: b,
+                    rtmr2: c,
+                },
+                shape: VmShape::Tdx {
+                    memory_mib: features,
+                },
+                rtmr0,
+            },
+        })
+}
+
+pub fn job_data() -> impl Strategy<Value = JobData> {
+    prop_oneof![
+        vec(any::<u8>(), 0..64).prop_map(|v| JobData::inline(v).unwrap()),
+        (digest(), any::<u64>(), text::<512>()).prop_map(|(h, size, location)| JobData::External {
+            hash: Digest(h),
+            size,
+            location
+        }),
+    ]
+}
+
+pub fn job_kind() -> impl Strategy<Value = JobKind> {
+    prop_oneof![
+        (digest(), job_data()).prop_map(|(m, input)| JobKind::Model {
+            model: ModelId(m),
+            input
+        }),
+        (job_data(), job_data(), any::<u64>()).prop_map(|(module, input, fuel)| JobKind::Wasm {
+            module,
+            input,
+            fuel
+        }),
+    ]
+}
+
+pub fn offer() -> impl Strategy<Value = ProviderOffer> {
+    (
+        any::<[u8; 32]>(),
+        address(),
+        btree_set(tee(), 1..3),
+        btree_set(digest(), 0..3),
+        any::<bool>(),
+        any::<u128>(),
+        1u32..100,
+    )
+        .prop_map(
+            |(k, payout, tees, models, wasm, price, capacity)| ProviderOffer {
+                worker_key: PublicKey(k),
+                payout,
+                tees,
+                wasm: wasm || models.is_empty(),
+                models: models.into_iter().map(ModelId).collect(),
+                price,
+                capacity,
+            },
+        )
+}
+
+pub fn evidence() -> impl Strategy<Value = TeeEvidence> {
+    prop_oneof![
+        (
+            vec(any::<u8>(), SNP_REPORT_LEN),
+            vec(any::<u8>(), 0..64),
+            proptest::option::of(vec(any::<u8>(), 0..64))
+        )
+            .prop_map(|(r, v, c)| TeeEvidence::Snp {
+                report: BoundedBytes::new(r).unwrap(),
+                vek: BoundedBytes::new(v).unwrap(),
+                chain: c.map(|c| BoundedBytes::new(c).unwrap()),
+            }),
+        (vec(any::<u8>(), 0..128), vec(any::<u8>(), 0..128)).prop_map(|(q, c)| TeeEvidence::Tdx {
+            quote: BoundedBytes::new(q).unwrap(),
+            collateral: BoundedBytes::new(c).unwrap(),
+        }),
+    ]
+}
+
+pub fn vcr() -> impl Strategy<Value = Vcr> {
+    (
+        (
+            any::<u32>(),
+            digest(),
+            digest(),
+            any::<[u8; 32]>(),
+            digest(),
+            digest(),
+        ),
+        job_data(),
+        vec((any::<[u8; 32]>(), any::<[u8; 32]>()), 0..3),
+        (digest(), digest(), 1u32..100),
+        evidence(),
+    )
+        .prop_map(
+            |(
+                (chain, job, provider, key, runtime, input),
+                output,
+                blobs,
+                (root, trace, segments),
+                evidence,
+            )| {
+                let blob = |b: [u8; 32]| {
+                    let mut out = [0u8; 48];
+                    out[..32].copy_from_slice(&b);
+                    out
+                };
+                Vcr {
+                    body: VcrBody {
+                        chain_id: ChainId(chain),
+                        job: JobId(job),
+                        provider: ProviderId(provider),
+                        worker_key: PublicKey(key),
+                        runtime: RuntimeId(runtime),
+                        input_hash: Digest(input),
+                        output,
+                        commitment: OutputCommitment {
+                            blobs: blobs
+                                .into_iter()
+                                .map(|(c, p)| BlobCommitment {
+                                    commitment: KzgCommitment(blob(c)),
+                                    proof: KzgProof(blob(p)),
+                                })
+                                .collect(),
+                            root: Digest(root),
+                        },
+                        trace_root: Digest(trace),
+                        segments,
+                    },
+                    evidence,
+                }
+            },
+        )
+}
+
+pub fn challenge_claim() -> impl Strategy<Value = ChallengeClaim> {
+    let proof = || vec(digest().prop_map(Digest), 0..4);
+    prop_oneof![
+        (
+            1u32..100,
+            vec(any::<u8>(), 0..64),
+            proof(),
+            digest(),
+            proof(),
+            digest()
+        )
+            .prop_map(
+                |(segment, previous, previous_proof, claimed, claimed_proof, challenger)| {
+                    ChallengeClaim::Segment {
+                        segment,
+                        previous: BoundedBytes::new(previous).unwrap(),
+                        previous_proof,
+                        claimed: Digest(claimed),
+                        claimed_proof,
+                        challenger: Digest(challenger),
+                    }
+                }
+            ),
+        (digest(), proof()).prop_map(|(c, p)| ChallengeClaim::Input {
+            claimed: Digest(c),
+            claimed_proof: p
+        }),
+        (digest(), proof(), vec(any::<u8>(), 0..32)).prop_map(|(c, p, o)| ChallengeClaim::Output {
+            claimed: Digest(c),
+            claimed_proof: p,
+            output: BoundedBytes::new(o).unwrap()
+        }),
+    ]
+}
+
+/// A well-formed action of any kind.
+pub fn action() -> impl Strategy<Value = Action> {
+    prop_oneof![
+        (digest(), text::<64>(), tee(), any::<bool>(), text::<64>()).prop_flat_map(
+            |(image, name, tee, worker, commit)| {
+                vec(measurement_entry(tee), 1..4).prop_map(move |entries| {
+                    Action::RegisterMeasurement(RegisterMeasurement {
+                        image: ImageId(image),
+                        name: name.clone(),
+                        role: if worker {
+                            ImageRole::Worker
+                        } else {
+                            ImageRole::Validator
+                        },
+                        tee,
+                        entries,
+                        source_commit: commit.clone(),
+                    })
+                })
+            }
+        ),
+        digest().prop_map(|d| Action::RevokeMeasurement(RevokeMeasurement { image: ImageId(d) })),
+        (
+            digest(),
+            text::<128>(),
+            digest(),
+            any::<u64>(),
+            1u32..100,
+            vec((text::<128>(), any::<[u8; 32]>(), any::<u64>()), 1..3)
+        )
+            .prop_map(|(model, name, runtime, size, segments, files)| {
+                Action::RegisterModel(RegisterModel {
+                    model: ModelId(model),
+                    name,
+                    runtime: RuntimeId(runtime),
+                    size,
+                    segments,
+                    files: files
+                        .into_iter()
+                        .map(|(name, sha256, size)| ModelFile { name, sha256, size })
+                        .collect(),
+                })
+            }),
+        (digest(), offer(), 1u128..).prop_map(|(owner, offer, bond)| Action::RegisterProvider(
+            RegisterProvider {
+                owner: KeyHash(owner),
+                offer,
+                bond
+            }
+        )),
+        (digest(), proptest::option::of(offer()), 1u128..).prop_map(|(p, offer, add_bond)| {
+            Action::UpdateProvider(UpdateProvider {
+                provider: ProviderId(p),
+                offer,
+                add_bond,
+            })
+        }),
+        (digest(), 1u128..).prop_map(|(p, amount)| Action::UnbondProvider(UnbondProvider {
+            provider: ProviderId(p),
+            amount
+        })),
+        (
+            address(),
+            job_kind(),
+            btree_set(tee(), 1..3),
+            1u128..,
+            any::<u64>()
+        )
+            .prop_map(
+                |(client, kind, tees, max_fee, deadline)| Action::PostJob(PostJob {
+                    client,
+                    kind,
+                    tees,
+                    max_fee,
+                    deadline
+                })
+            ),
+        vcr().prop_map(|v| Action::SubmitReceipt(Box::new(v))),
+        (digest(), challenge_claim(), 1u128.., address()).prop_map(
+            |(job, claim, deposit, payout)| {
+                Action::Challenge(Challenge {
+                    job: JobId(job),
+                    claim,
+                    deposit,
+                    payout,
+                })
+            }
+        ),
+    ]
+    .prop_filter("stateless rules", |a| a.check().is_ok())
 }
 
 pub fn witnesses() -> impl Strategy<Value = TxWitnesses> {

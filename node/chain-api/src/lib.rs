@@ -8,6 +8,7 @@
 //! | [`transport`] | [`Transport`]: send to a validator, broadcast, receive | the simulator's network (`aether-sim`), later QUIC (`aether-network`) |
 //! | [`clock`] | [`Clock`]: injected time | the system clock in the node, the simulated clock in `aether-sim` |
 //! | [`lifecycle`] | [`BlockLifecycle`]: build, verify, commit, state root | the simulator's in-memory app, later the ledger over its store |
+//! | [`sync`] | [`SyncSource`]: status and committed blocks by height, served to syncing peers | the node over its store (`aether-network` calls it) |
 //!
 //! More traits (chain reader, block import, pool, head events) join this
 //! crate as their layers split; each gets its own module and error type.
@@ -20,10 +21,12 @@
 
 pub mod clock;
 pub mod lifecycle;
+pub mod sync;
 pub mod transport;
 
 pub use clock::{Clock, UnixMicros};
 pub use lifecycle::{
     BlockLifecycle, BuildRequest, BuiltBlock, CommittedHead, LifecycleError, RejectReason,
 };
+pub use sync::{CommittedBlock, SyncError, SyncSource, SyncStatus};
 pub use transport::{Inbound, Transport, TransportError};

@@ -1,0 +1,289 @@
+//! Connections on loopback: direct messages among four validators, one
+//! connection per pair, unknown peers and impostors refused, duplicate
+//! dials resolved, full nodes read-only, a restarted node reconnecting.
+
+mod common;
+
+use aether_chain_api::Transport;
+use aether_network::network::close;
+use aether_network::{Network, NetworkError, NetworkTransport, Peer, PeerEvent, PeerId};
+use aether_types::{ConsensusMsg, ValidatorIndex};
+use common::*;
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_validators_exchange_direct_messages() {
+    let (_peers, nodes) = cluster(4, &|_| {}).await;
+    // Exactly one connection per pair: three per node, none refused.
+    for n in &nodes {
+        let s = n.net.stats();
+        assert_eq!(s.connections, 3, "{s:?}");
+        assert_eq!(s.connections_refused, 0, "{s:?}");
+    }
+    let mut transports: Vec<NetworkTransport> = nodes
+        .into_iter()
+        .map(|n| NetworkTransport::new(n.net, n.inbox.consensus))
+        .collect();
+    // Everyone sends a vote to everyone directly, then broadcasts another.
+    for i in 0..4u16 {
+        for j in 0..4u16 {
+            if i != j {
+                transports[usize::from(i)]
+                    .send(ValidatorIndex(j), vote(i, 1))
+                    .unwrap();
+            }
+        }
+        transports[usize::from(i)].broadcast(vote(i, 2)).unwrap();
+    }
+    for (j, t) in transports.iter_mut().enumerate() {
+        let mut got = BTreeSet::new();
+        while got.len() < 6 {
+            let m = tokio::time::timeout(Duration::from_secs(5), t.recv())
+                .await
+                .expect("message")
+                .expect("open");
+            let ConsensusMsg::Vote(v) = &m.message else {
+                panic!("not a vote")
+            };
+            assert_eq!(v.voter, m.from, "authenticated sender");
+            got.insert((m.from.0, v.round.0));
+        }
+        let expected: BTreeSet<(u16, u64)> = (0..4u16)
+            .filter(|i| usize::from(*i) != j)
+            .flat_map(|i| [(i, 1), (i, 2)])
+            .collect();
+        assert_eq!(got, expected);
+        assert!(t.try_recv().is_none());
+    }
+    // Unknown recipients are refused.
+    assert_eq!(
+        transports[0].send(ValidatorIndex(9), vote(0, 3)),
+        Err(aether_chain_api::TransportError::UnknownPeer(
+            ValidatorIndex(9)
+        ))
+    );
+    // A vote naming another voter is never relayed: dropped and counted.
+    let before = transports[1].network().stats().offences;
+    transports[0].send(ValidatorIndex(1), vote(2, 4)).unwrap();
+    transports[0].send(ValidatorIndex(1), vote(0, 5)).unwrap();
+    let m = tokio::time::timeout(Duration::from_secs(5), transports[1].recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.message, vote(0, 5), "the forged-sender vote was dropped");
+    assert_eq!(transports[1].network().stats().offences, before + 1);
+    for t in transports {
+        t.network().shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_peers_and_impostors_are_refused() {
+    let (peers, nodes) = cluster(2, &|_| {}).await;
+    // An outsider (key not in the set) dials as a full node: refused by
+    // the TLS verifier of every validator.
+    let outsider_key = key(50);
+    let mut c = config(free_addr(), &peers);
+    c.redial_min = Duration::from_millis(20);
+    let (outsider, _inbox) = Network::start(&outsider_key, c, None).unwrap();
+    assert_eq!(outsider.me(), None);
+    assert!(matches!(
+        outsider.broadcast(vote(0, 1)),
+        Err(NetworkError::ReadOnly)
+    ));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(outsider.connected_peers().is_empty());
+    for n in &nodes {
+        assert!(n.net.connected_full_nodes().is_empty());
+    }
+    // A raw client with an unknown key: the server refuses its certificate
+    // (TLS 1.3 clients finish first, so the client may see the handshake
+    // end before the refusal closes the connection).
+    if let Ok((_e, conn)) = raw_connect(&outsider_key, &key(1), peers[1].addr).await {
+        let reason = tokio::time::timeout(Duration::from_secs(5), conn.closed()).await;
+        assert!(
+            matches!(reason, Ok(quinn::ConnectionError::ConnectionClosed(_))),
+            "{reason:?}"
+        );
+    }
+    assert_eq!(nodes[1].net.stats().connections, 1);
+    outsider.shutdown().await;
+
+    // An impostor: a node listed as validator 1's address holds another key.
+    // Validator 0 dials it and refuses the certificate.
+    let impostor_addr = free_addr();
+    let mut set = validator_set(2);
+    set[1].addr = impostor_addr;
+    let v0 = start(0, &set, &|_| {});
+    let mut impostor_set: Vec<Peer> = set.clone();
+    impostor_set[1].key = key(60).public_key();
+    let mut ic = config(impostor_addr, &impostor_set);
+    ic.accept_full_nodes = true;
+    let (impostor, _i) = Network::start(&key(60), ic, None).unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(v0.net.connected_peers().is_empty(), "dialled an impostor");
+    assert!(impostor.connected_peers().is_empty());
+    impostor.shutdown().await;
+    v0.net.shutdown().await;
+    stop(nodes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_nodes_connect_read_only_when_allowed() {
+    let (peers, mut nodes) = cluster(2, &|c| c.accept_full_nodes = true).await;
+    let (full, mut full_inbox) =
+        Network::start(&key(70), config(free_addr(), &peers), None).unwrap();
+    assert!(wait_until(Duration::from_secs(5), || full.connected_peers().len() == 2).await);
+    assert!(
+        wait_until(Duration::from_secs(5), || nodes[0]
+            .net
+            .connected_full_nodes()
+            == vec![key(70).public_key()])
+        .await
+    );
+    let event = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            if let Some(PeerEvent::Connected(PeerId::FullNode(k))) =
+                nodes[1].inbox.events.recv().await
+            {
+                return k;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(event, key(70).public_key());
+    // Read-only: it cannot send consensus messages or announce.
+    assert!(matches!(
+        full.send(ValidatorIndex(0), vote(0, 1)),
+        Err(NetworkError::ReadOnly)
+    ));
+    assert!(matches!(
+        full.announce_txs(vec![vec![1]]),
+        Err(NetworkError::ReadOnly)
+    ));
+    assert!(matches!(
+        full.broadcast_block(vec![1; 10]).await,
+        Err(NetworkError::ReadOnly)
+    ));
+    // Validators never send it consensus traffic.
+    nodes[0].net.broadcast(vote(0, 1)).unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(full_inbox.consensus.try_recv().is_err());
+    full.shutdown().await;
+    stop(nodes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicate_dials_are_resolved() {
+    // Start and stop full meshes several times: every pair ends with one
+    // connection, nobody dials the wrong way.
+    for _ in 0..3 {
+        let (_p, nodes) = cluster(4, &|_| {}).await;
+        for (i, n) in nodes.iter().enumerate() {
+            let s = n.net.stats();
+            assert_eq!((s.connections, s.connections_refused), (3, 0), "node {i}");
+        }
+        stop(nodes).await;
+    }
+    let (peers, nodes) = cluster(3, &|_| {}).await;
+    // The higher index dialling the lower is refused: validator 2 → 1.
+    let (_e, wrong) = raw_connect(&key(2), &key(1), peers[1].addr).await.unwrap();
+    assert_eq!(
+        close_code(&wrong, Duration::from_secs(5)).await,
+        Some(u64::from(close::WRONG_DIALER))
+    );
+    // The rightful dialler dialling again replaces the old connection; the
+    // node keeps exactly one connection to it.
+    let old = nodes[0].net.connection(ValidatorIndex(1)).unwrap();
+    let (_e2, second) = raw_connect(&key(0), &key(1), peers[1].addr).await.unwrap();
+    assert_eq!(
+        close_code(&old, Duration::from_secs(5)).await,
+        Some(u64::from(close::REPLACED))
+    );
+    // Validator 0 sees its connection replaced and redials: the raw one is
+    // replaced in turn, and the pair is back to one live connection.
+    assert_eq!(
+        close_code(&second, Duration::from_secs(5)).await,
+        Some(u64::from(close::REPLACED))
+    );
+    assert!(
+        wait_until(Duration::from_secs(5), || nodes[1]
+            .net
+            .connected_peers()
+            .contains(&ValidatorIndex(0))
+            && nodes[0].net.connected_peers().contains(&ValidatorIndex(1)))
+        .await
+    );
+    nodes[0].net.send(ValidatorIndex(1), vote(0, 9)).unwrap();
+    let mut nodes = nodes;
+    let m = tokio::time::timeout(Duration::from_secs(5), nodes[1].inbox.consensus.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.message, vote(0, 9));
+    stop(nodes).await;
+}
+
+/// Runs validator `i` on its own runtime and thread until told to crash:
+/// the runtime is dropped without closing anything, as a killed process
+/// would (no CONNECTION_CLOSE is sent).
+fn run_crashable(
+    i: usize,
+    peers: Vec<Peer>,
+) -> (std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>) {
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let handle = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let node = rt.block_on(async { start(i, &peers, &|_| {}) });
+        let _ = rx.recv();
+        drop(node);
+        rt.shutdown_background();
+    });
+    (tx, handle)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_node_with_the_same_identity_reconnects_within_a_second() {
+    let peers = validator_set(2);
+    // Node 0 dials; node 1 (the one that restarts) only accepts, so node 0
+    // must notice the restart. The idle timeout (10 s) is far above the
+    // bound: only the stateless reset (same key, same reset key) makes it.
+    let mut n0 = start(0, &peers, &|_| {});
+    for round in 0..2u64 {
+        let (crash, thread) = run_crashable(1, peers.clone());
+        assert!(
+            wait_until(Duration::from_secs(5), || n0.net.connected_peers()
+                == vec![ValidatorIndex(1)])
+            .await,
+            "round {round}: first connection"
+        );
+        let before = n0.net.connection(ValidatorIndex(1)).unwrap().stable_id();
+        crash.send(()).unwrap();
+        thread.join().unwrap();
+        // Restart with the same identity on the same address.
+        let started = Instant::now();
+        let (crash, thread) = run_crashable(1, peers.clone());
+        let reconnected = wait_until(Duration::from_secs(3), || {
+            n0.net
+                .connection(ValidatorIndex(1))
+                .is_some_and(|c| c.stable_id() != before && c.close_reason().is_none())
+        })
+        .await;
+        let took = started.elapsed();
+        assert!(reconnected, "round {round}: no reconnection");
+        assert!(
+            took < Duration::from_secs(1),
+            "round {round}: reconnected after {took:?}"
+        );
+        crash.send(()).unwrap();
+        thread.join().unwrap();
+    }
+    assert!(n0.inbox.consensus.try_recv().is_err());
+    n0.net.shutdown().await;
+}

@@ -350,6 +350,21 @@ fn register_model<V: UtxoView + ?Sized>(
     s: &mut MarketState<'_, V>,
     m: &RegisterModel,
 ) -> Step {
+    // The id is the content hash of the listed files (the runtime's
+    // definition), so a registration cannot name files it is not.
+    let files: Vec<(&str, [u8; 32])> = m
+        .files
+        .iter()
+        .map(|f| (f.name.as_str(), f.sha256))
+        .collect();
+    let computed = ModelId(aether_infer::model_id_from_hashes(&files));
+    if computed != m.model {
+        return Err(MarketError::ModelIdMismatch {
+            declared: m.model,
+            computed,
+        }
+        .into());
+    }
     if s.model(&m.model)?.is_some() {
         return Err(MarketError::ModelExists(m.model).into());
     }

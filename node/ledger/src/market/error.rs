@@ -33,6 +33,14 @@ pub enum MarketError {
     /// No such model.
     #[error("model {0} is not registered")]
     UnknownModel(ModelId),
+    /// A model's id is not the content hash of the files it lists.
+    #[error("model id {declared} is not the hash of the listed files ({computed})")]
+    ModelIdMismatch {
+        /// The id given.
+        declared: ModelId,
+        /// The id of the files.
+        computed: ModelId,
+    },
     /// A provider's bond below the minimum.
     #[error("bond {bond} below the minimum {min}")]
     BondTooLow {
@@ -253,6 +261,7 @@ impl MarketError {
             MarketError::ImageRevoked(_) => "image_revoked",
             MarketError::ModelExists(_) => "model_exists",
             MarketError::UnknownModel(_) => "unknown_model",
+            MarketError::ModelIdMismatch { .. } => "model_id",
             MarketError::BondTooLow { .. } => "bond_too_low",
             MarketError::UnknownProvider(_) => "unknown_provider",
             MarketError::NotOwner => "not_owner",

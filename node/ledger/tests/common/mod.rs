@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod market;
+
 use aether_client::{TxBuilder, sign_with_exact_fee};
 use aether_crypto::derive::{DEV_SEED, dev_keypair};
 use aether_crypto::ed25519::Keypair;

@@ -33,7 +33,7 @@
 //! connected peers.
 
 use crate::config::{NetworkConfig, Peer};
-use crate::error::{FrameError, NetworkError};
+use crate::error::{FrameError, NetworkError, ShredError};
 use crate::fanout::FanoutSet;
 use crate::faults::Verdict;
 use crate::frame::{
@@ -550,7 +550,7 @@ impl Network {
     pub async fn broadcast_block(&self, bytes: Vec<u8>) -> Result<Digest, NetworkError> {
         let me = self.shared.me.ok_or(NetworkError::ReadOnly)?;
         if bytes.len() as u64 > self.shared.config.max_block_len {
-            return Err(NetworkError::Shred(crate::ShredError::BlockTooLarge {
+            return Err(NetworkError::Shred(ShredError::BlockTooLarge {
                 len: bytes.len() as u64,
                 max: self.shared.config.max_block_len,
             }));
@@ -1101,9 +1101,17 @@ fn dispatch(shared: &Arc<Shared>, slot: &Arc<PeerSlot>, message: Message) -> Res
                     }
                     Ok(())
                 }
-                Err(_) => {
+                Err(e) => {
                     bump(&shared.stats.shreds_rejected);
-                    Err(Offence::BadShred)
+                    match e {
+                        // The leader's fault (two encodings of a batch, or
+                        // coding shards that do not rebuild the block): an
+                        // honest forwarder cannot tell, so it is not blamed.
+                        ShredError::ConflictingRoot
+                        | ShredError::BlockMismatch
+                        | ShredError::Coding(_) => Ok(()),
+                        _ => Err(Offence::BadShred),
+                    }
                 }
             }
         }

@@ -3,7 +3,7 @@
 //!
 //! Every frame a peer sends takes one frame token and its length in byte
 //! tokens; tokens refill at the configured rates up to a burst. A frame
-//! that finds the bucket empty is **dropped unread** (rate-limited) and
+//! that finds the bucket empty is **dropped undecoded** (rate-limited) and
 //! adds [`Offence::Flood`]'s weight to the peer's score; an undecodable
 //! frame, a forged shred, an unsolicited response or a consensus message
 //! that claims another sender adds its own weight. Scores decay by the

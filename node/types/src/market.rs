@@ -279,13 +279,37 @@ impl TeeEvidence {
         }
     }
 
-    /// The replay key: the hash of the hardware-signed bytes.
+    /// The replay key: the hash of the bytes the hardware key signed,
+    /// *without* the signature. ECDSA signatures are malleable (`(r, s)`
+    /// and `(r, n − s)` both verify), so a key over the whole report would
+    /// let the same evidence be replayed with its other signature.
+    ///
+    /// SNP: report bytes `0..0x2A0`. TDX: the quote header and body (v4:
+    /// `0..48 + 584`; v5: `0..54 + body size`). Malformed bytes (which fail
+    /// verification anyway) hash whole.
     pub fn id(&self) -> EvidenceId {
-        let signed = match self {
-            TeeEvidence::Snp { report, .. } => report.as_slice(),
-            TeeEvidence::Tdx { quote, .. } => quote.as_slice(),
-        };
-        EvidenceId(tagged_hash(tag::EVIDENCE, &[signed]).0)
+        EvidenceId(tagged_hash(tag::EVIDENCE, &[self.signed_bytes()]).0)
+    }
+
+    fn signed_bytes(&self) -> &[u8] {
+        match self {
+            TeeEvidence::Snp { report, .. } => {
+                let r = report.as_slice();
+                r.get(..0x2A0).unwrap_or(r)
+            }
+            TeeEvidence::Tdx { quote, .. } => {
+                let q = quote.as_slice();
+                let end = match q.get(..2).map(|v| u16::from_le_bytes([v[0], v[1]])) {
+                    Some(4) => Some(48 + 584),
+                    Some(5) => q
+                        .get(50..54)
+                        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]) as usize)
+                        .and_then(|size| size.checked_add(54)),
+                    _ => None,
+                };
+                end.and_then(|e| q.get(..e)).unwrap_or(q)
+            }
+        }
     }
 }
 

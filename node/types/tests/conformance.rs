@@ -275,7 +275,7 @@ fn market_hashes_are_pinned() {
         ),
         (
             "evidence id",
-            "11f1dcfee347184578b2d88b70f8dc9e14e93290b5a3b030f80d10470d3e18c8",
+            "9d718bc0e2895f56c6f57978c766b15c84707efa53339a779d8a0eb394c1ea4f",
         ),
         (
             "measurement id",

@@ -39,7 +39,12 @@
 //! let outcome = BlockOutcome {
 //!     receipts: vec![],
 //!     rejected: vec![],
-//!     diff: StateDiff { spent: Default::default(), created: [(op, out.clone())].into() },
+//!     diff: StateDiff {
+//!         spent: Default::default(),
+//!         created: [(op, out.clone())].into(),
+//!         objects: Default::default(),
+//!     },
+//!     boundary: Default::default(),
 //! };
 //! let update = store.prepare_state(&outcome.diff).unwrap();
 //! let header = BlockHeader {
@@ -49,7 +54,7 @@
 //!     timestamp_ms: 0,
 //!     parent_hash: BlockHash([0; 32]),
 //!     tx_root: merkle_root(&[]),
-//!     receipts_root: receipts_root(&[]),
+//!     receipts_root: receipts_root(&[], &BoundaryReceipt::default()),
 //!     state_root: update.state_root(),
 //!     data_root: Digest([0; 32]),
 //!     consensus: ConsensusFields::SingleValidator { proposer: PublicKey([0; 32]) },
@@ -72,10 +77,13 @@ pub mod store;
 pub mod tree;
 
 pub use error::{Error, Result};
-pub use proof::{PROOF_SCHEME, StateProof, verify_proof};
+pub use proof::{
+    ObjectProof, PROOF_SCHEME, StateProof, ValueProof, verify_object_proof, verify_proof,
+};
 pub use schema::{SCHEMA_VERSION, Tip, TxLocation};
 #[cfg(feature = "db")]
 pub use store::{
-    CfSize, CommittedBlock, SnapshotView, StateProofAt, StateUpdate, Store, StoreOptions,
+    CfSize, CommittedBlock, ObjectProofAt, SnapshotView, StateProofAt, StateUpdate, Store,
+    StoreOptions,
 };
 pub use tree::{MemoryStateTree, empty_root, state_key};

@@ -37,11 +37,11 @@
 //! `state_root`).
 
 use crate::error::{Error, Result};
-use crate::tree::{StateHasher, guarded, key_hash};
-use aether_types::{Canonical, Digest, OutPoint, TxOutput, encode};
+use crate::tree::{StateHasher, guarded, key_hash, object_key_hash};
+use aether_types::{Canonical, Digest, Object, ObjectKey, OutPoint, TxOutput, encode};
 use borsh::{BorshDeserialize, BorshSerialize};
-use jmt::RootHash;
 use jmt::proof::SparseMerkleProof;
+use jmt::{KeyHash, RootHash};
 
 /// Name of this proof format where proofs travel with a scheme tag (the
 /// `scheme` field of `aether_getStateProof`).
@@ -52,22 +52,32 @@ pub const MAX_SIBLINGS: usize = 256;
 
 /// Largest encoded proof [`StateProof::decode`] accepts: an output of at most
 /// `MAX_TX_LEN`, the leaf and 256 siblings of 65 bytes.
-pub const MAX_PROOF_LEN: usize =
-    1 + <TxOutput as Canonical>::MAX_ENCODED_LEN + 65 + 4 + MAX_SIBLINGS * 65;
+pub const MAX_PROOF_LEN: usize = max_proof_len::<TxOutput>();
 
-/// A proof of the state of one out-point (see the module docs).
+/// Largest encoded proof of a value of type `T`.
+pub const fn max_proof_len<T: Canonical>() -> usize {
+    1 + T::MAX_ENCODED_LEN + 65 + 4 + MAX_SIBLINGS * 65
+}
+
+/// A proof of the state of one key of the tree: the value it claims (an
+/// unspent output, or a protocol object) and the Merkle path (see the
+/// module docs).
 #[derive(Clone, PartialEq, Debug, BorshSerialize, BorshDeserialize)]
-pub struct StateProof {
-    output: Option<TxOutput>,
+pub struct ValueProof<T> {
+    output: Option<T>,
     merkle: SparseMerkleProof<StateHasher>,
 }
 
-impl StateProof {
-    pub(crate) fn from_parts(
-        output: Option<TxOutput>,
-        merkle: SparseMerkleProof<StateHasher>,
-    ) -> Self {
-        StateProof { output, merkle }
+/// A proof of the state of one out-point.
+pub type StateProof = ValueProof<TxOutput>;
+
+/// A proof of the state of one protocol object (same format, the value is
+/// the canonical `Object`, the key `ObjectKey::tree_key`).
+pub type ObjectProof = ValueProof<Object>;
+
+impl<T: Canonical> ValueProof<T> {
+    pub(crate) fn from_parts(output: Option<T>, merkle: SparseMerkleProof<StateHasher>) -> Self {
+        ValueProof { output, merkle }
     }
 
     /// The exclusion proof of any key in the empty tree (no leaf, no siblings).
@@ -76,15 +86,15 @@ impl StateProof {
         // (no leaf, no siblings) is decoded instead.
         let merkle = borsh::from_slice::<SparseMerkleProof<StateHasher>>(&[0, 0, 0, 0, 0])
             .expect("the empty proof encoding is valid");
-        StateProof {
+        ValueProof {
             output: None,
             merkle,
         }
     }
 
-    /// The output the proof claims is at the out-point (`None`: claims it is
-    /// not unspent).
-    pub fn output(&self) -> Option<&TxOutput> {
+    /// The value the proof claims is at the key (`None`: claims there is
+    /// none).
+    pub fn value(&self) -> Option<&T> {
         self.output.as_ref()
     }
 
@@ -100,19 +110,20 @@ impl StateProof {
 
     /// Decodes a canonical encoding: bounded length, strict Borsh (no
     /// trailing bytes, tags in range), at most [`MAX_SIBLINGS`] siblings and
-    /// a well-formed output. Never panics.
+    /// a well-formed value. Never panics.
     pub fn decode(bytes: &[u8]) -> Result<Self> {
-        if bytes.len() > MAX_PROOF_LEN {
+        let max = max_proof_len::<T>();
+        if bytes.len() > max {
             return Err(Error::ProofMalformed {
-                reason: format!("{} bytes exceeds the limit of {MAX_PROOF_LEN}", bytes.len()),
+                reason: format!("{} bytes exceeds the limit of {max}", bytes.len()),
             });
         }
-        let proof = borsh::from_slice::<StateProof>(bytes).map_err(|e| Error::ProofMalformed {
+        let proof = borsh::from_slice::<Self>(bytes).map_err(|e| Error::ProofMalformed {
             reason: e.to_string(),
         })?;
         if let Some(output) = &proof.output {
             output.check().map_err(|e| Error::ProofMalformed {
-                reason: format!("output: {e}"),
+                reason: format!("value: {e}"),
             })?;
         }
         let siblings = sibling_count(bytes, &proof)?;
@@ -125,10 +136,18 @@ impl StateProof {
     }
 }
 
+impl StateProof {
+    /// The output the proof claims is at the out-point (`None`: claims it is
+    /// not unspent).
+    pub fn output(&self) -> Option<&TxOutput> {
+        self.output.as_ref()
+    }
+}
+
 /// Number of siblings of a decoded proof: the `u32` count that follows the
 /// output and the optional leaf in the encoding (`jmt` keeps the list
 /// private).
-fn sibling_count(bytes: &[u8], proof: &StateProof) -> Result<usize> {
+fn sibling_count<T: Canonical>(bytes: &[u8], proof: &ValueProof<T>) -> Result<usize> {
     let output_len = encode(&proof.output).len();
     let leaf_len = if proof.merkle.leaf().is_some() { 65 } else { 1 };
     let at = output_len
@@ -158,17 +177,33 @@ pub fn verify_proof<'p>(
     out_point: &OutPoint,
     proof: &'p StateProof,
 ) -> Result<Option<&'p TxOutput>> {
+    verify_value(root, key_hash(out_point), proof)
+}
+
+/// Verifies `proof` for the object at `key` against `root`: `Some(object)`
+/// — the object exists and is exactly `object`; `None` — no object at
+/// `key`. Pure; never panics.
+pub fn verify_object_proof<'p>(
+    root: &Digest,
+    key: &ObjectKey,
+    proof: &'p ObjectProof,
+) -> Result<Option<&'p Object>> {
+    verify_value(root, object_key_hash(key), proof)
+}
+
+fn verify_value<'p, T: Canonical>(
+    root: &Digest,
+    key: KeyHash,
+    proof: &'p ValueProof<T>,
+) -> Result<Option<&'p T>> {
     let value = proof.output.as_ref().map(|o| o.encode());
-    guarded(|| {
-        proof
-            .merkle
-            .verify(RootHash(root.0), key_hash(out_point), value)
-    })
-    .map_err(|e| Error::ProofRejected {
-        reason: match e {
-            Error::Tree { reason } => reason,
-            other => other.to_string(),
-        },
+    guarded(|| proof.merkle.verify(RootHash(root.0), key, value)).map_err(|e| {
+        Error::ProofRejected {
+            reason: match e {
+                Error::Tree { reason } => reason,
+                other => other.to_string(),
+            },
+        }
     })?;
     Ok(proof.output.as_ref())
 }

@@ -16,17 +16,23 @@
 //! | `utxos` | state key (32) = `state_key(out point)` | [`UtxoRecord`]: out point (36) ‖ canonical output |
 //! | `address_utxos` | address (33) ‖ out point key (36) | empty |
 //! | `jmt_nodes` | Borsh `NodeKey` (version u64 LE ‖ nibble count u64 LE ‖ path bytes) | Borsh `jmt` `Node` |
+//! | `objects` | object tree key (32) = `ObjectKey::tree_key` | canonical `Object` |
+//! | `due` | due height (u64 BE) ‖ object tree key (32) | canonical `ObjectKey` |
+//! | `boundary` | height (u64 BE) | canonical `BoundaryReceipt` |
+//! | `object_kinds` | namespace (1: the `ObjectKey` variant index) ‖ object tree key (32) | canonical `ObjectKey` |
 //!
 //! Big-endian heights make a block's records and the headers sort by
 //! height; an address prefix groups an address's out-points.
 
 use crate::error::{Error, Result};
 use aether_types::{
-    Address, BlockHash, BlockHeader, Canonical, OutPoint, Receipt, Transaction, TxId, TxOutput,
+    Address, BlockHash, BlockHeader, BoundaryReceipt, Canonical, Object, ObjectKey, OutPoint,
+    Receipt, Transaction, TxId, TxOutput,
 };
 
 /// Version of this layout, stored under [`MetaKey::SchemaVersion`].
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version 2 added protocol objects, their due index and boundary receipts.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Column family names.
 pub mod cf {
@@ -48,9 +54,17 @@ pub mod cf {
     pub const ADDRESS_UTXOS: &str = "address_utxos";
     /// Nodes of the Jellyfish Merkle state tree (latest version only).
     pub const JMT_NODES: &str = "jmt_nodes";
+    /// Protocol objects by their tree key.
+    pub const OBJECTS: &str = "objects";
+    /// Index: due height → objects due then.
+    pub const DUE: &str = "due";
+    /// The block boundary's receipt by height.
+    pub const BOUNDARY: &str = "boundary";
+    /// Index: object namespace → its objects' keys.
+    pub const OBJECT_KINDS: &str = "object_kinds";
 
     /// Every column family, in a fixed order.
-    pub const ALL: [&str; 9] = [
+    pub const ALL: [&str; 13] = [
         META,
         HEADERS,
         BLOCK_HASHES,
@@ -60,6 +74,10 @@ pub mod cf {
         UTXOS,
         ADDRESS_UTXOS,
         JMT_NODES,
+        OBJECTS,
+        DUE,
+        BOUNDARY,
+        OBJECT_KINDS,
     ];
 }
 
@@ -438,4 +456,41 @@ mod tests {
             let _ = HeaderRecord::decode(b"k", &bytes);
         }
     }
+}
+
+/// Key of an object's entry in the `due` index.
+pub fn due_key(height: u64, key: &ObjectKey) -> [u8; 40] {
+    let mut out = [0u8; 40];
+    out[..8].copy_from_slice(&height.to_be_bytes());
+    out[8..].copy_from_slice(&key.tree_key().0);
+    out
+}
+
+/// The prefix of a namespace in the `object_kinds` index (the first byte
+/// of the key's canonical encoding: its variant index).
+pub fn object_kind_prefix(key: &ObjectKey) -> [u8; 1] {
+    [key.encode()[0]]
+}
+
+/// Key of an object in the `object_kinds` index.
+pub fn object_kind_key(key: &ObjectKey) -> [u8; 33] {
+    let mut out = [0u8; 33];
+    out[0] = object_kind_prefix(key)[0];
+    out[1..].copy_from_slice(&key.tree_key().0);
+    out
+}
+
+/// Decodes an object record.
+pub fn decode_object(key: &[u8], bytes: &[u8]) -> Result<Object> {
+    Object::decode(bytes).map_err(|e| corrupt(cf::OBJECTS, key, e.to_string()))
+}
+
+/// Decodes a `due` index value (the object's key).
+pub fn decode_due(key: &[u8], bytes: &[u8]) -> Result<ObjectKey> {
+    ObjectKey::decode(bytes).map_err(|e| corrupt(cf::DUE, key, e.to_string()))
+}
+
+/// Decodes a boundary receipt record.
+pub fn decode_boundary(key: &[u8], bytes: &[u8]) -> Result<BoundaryReceipt> {
+    BoundaryReceipt::decode(bytes).map_err(|e| corrupt(cf::BOUNDARY, key, e.to_string()))
 }

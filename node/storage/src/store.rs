@@ -46,13 +46,13 @@
 //! snapshot, so they see one committed block's state, never a mix.
 
 use crate::error::{Error, Result};
-use crate::proof::StateProof;
+use crate::proof::{ObjectProof, StateProof};
 use crate::schema::{self, HeaderRecord, MetaKey, SCHEMA_VERSION, Tip, TxLocation, UtxoRecord, cf};
 use crate::tree::{self, TreeChanges, empty_root, state_key};
 use aether_ledger::{BlockOutcome, StateDiff, UtxoView, ViewError};
 use aether_types::{
-    Address, Block, BlockHash, BlockHeader, Canonical, Digest, OutPoint, Receipt, Transaction,
-    TxId, TxOutput, Value, receipts_root,
+    Address, Block, BlockHash, BlockHeader, BoundaryReceipt, Canonical, Digest, Object, ObjectKey,
+    OutPoint, Receipt, Transaction, TxId, TxOutput, Value,
 };
 use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
 use jmt::{KeyHash, OwnedValue, Version};
@@ -136,6 +136,17 @@ impl StateUpdate {
     }
 }
 
+/// A proof of an object's state at a height.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObjectProofAt {
+    /// Height of the block whose state is proven (`None`: empty store).
+    pub height: Option<u64>,
+    /// The state root the proof verifies against.
+    pub state_root: Digest,
+    /// The proof.
+    pub proof: ObjectProof,
+}
+
 /// A proof of an out-point's state at a height.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StateProofAt {
@@ -193,7 +204,12 @@ fn cf_options(name: &str, cache: &Cache, options: &StoreOptions) -> Options {
     table.set_block_cache(cache);
     let point_lookups = matches!(
         name,
-        cf::UTXOS | cf::JMT_NODES | cf::TRANSACTIONS | cf::RECEIPTS | cf::BLOCK_HASHES
+        cf::UTXOS
+            | cf::JMT_NODES
+            | cf::TRANSACTIONS
+            | cf::RECEIPTS
+            | cf::BLOCK_HASHES
+            | cf::OBJECTS
     );
     if point_lookups {
         table.set_bloom_filter(10.0, false);
@@ -284,6 +300,7 @@ struct DbTreeReader<'a, S: Source> {
     source: &'a S,
     nodes: &'a ColumnFamily,
     utxos: &'a ColumnFamily,
+    objects: &'a ColumnFamily,
 }
 
 impl<S: Source> TreeReader for DbTreeReader<'_, S> {
@@ -295,16 +312,22 @@ impl<S: Source> TreeReader for DbTreeReader<'_, S> {
     }
 
     /// The store keeps only the latest tree, and the value of a key is the
-    /// output in the `utxos` family, so `max_version` is not consulted:
-    /// callers ask for the latest version only.
+    /// output in the `utxos` family or the object in the `objects` family
+    /// (the two key spaces are disjoint), so `max_version` is not
+    /// consulted: callers ask for the latest version only.
     fn get_value_option(
         &self,
         _max_version: Version,
         key_hash: KeyHash,
     ) -> anyhow::Result<Option<OwnedValue>> {
-        Ok(self.source.read_with(self.utxos, &key_hash.0, |b| {
+        if let Some(output) = self.source.read_with(self.utxos, &key_hash.0, |b| {
             UtxoRecord::output_bytes(&key_hash.0, b).map(<[u8]>::to_vec)
-        })?)
+        })? {
+            return Ok(Some(output));
+        }
+        Ok(self
+            .source
+            .read_with(self.objects, &key_hash.0, |b| Ok(b.to_vec()))?)
     }
 
     /// A full scan of the nodes (`jmt` calls it only to restore or
@@ -480,6 +503,7 @@ impl Store {
             source,
             nodes: self.cf(cf::JMT_NODES)?,
             utxos: self.cf(cf::UTXOS)?,
+            objects: self.cf(cf::OBJECTS)?,
         })
     }
 
@@ -571,7 +595,7 @@ impl Store {
         let changes = tree::compute_changes(
             &reader,
             version,
-            tree::value_set(&diff.spent, &diff.created),
+            tree::value_set(&diff.spent, &diff.created, &diff.objects),
         )?;
         Ok(StateUpdate {
             base,
@@ -672,7 +696,7 @@ impl Store {
                 index: tx_ids.len().min(outcome.receipts.len()),
             });
         }
-        let receipts = receipts_root(&outcome.receipts);
+        let receipts = outcome.receipts_root();
         if receipts != header.receipts_root {
             return Err(Error::ReceiptsRootMismatch {
                 header: header.receipts_root,
@@ -764,6 +788,58 @@ impl Store {
                 [],
             );
         }
+
+        // Protocol objects, their due index and their kind index.
+        let (objects_cf, due_cf, kinds_cf) = (
+            self.cf(cf::OBJECTS)?,
+            self.cf(cf::DUE)?,
+            self.cf(cf::OBJECT_KINDS)?,
+        );
+        let object_keys: Vec<Vec<u8>> = diff
+            .objects
+            .keys()
+            .map(|k| k.tree_key().0.to_vec())
+            .collect();
+        let old_objects = self.db.read_many(objects_cf, &object_keys)?;
+        for (((key, object), tree_key), old) in
+            diff.objects.iter().zip(&object_keys).zip(old_objects)
+        {
+            if let Some(old) = old {
+                let old = schema::decode_object(tree_key, &old)?;
+                if let Some(h) = old.due_height() {
+                    batch.delete_cf(due_cf, schema::due_key(h, key));
+                }
+            }
+            match object {
+                Some(object) => {
+                    if object.key_kind() != key.kind() {
+                        return Err(Error::Corruption {
+                            cf: cf::OBJECTS,
+                            key: hex::encode(tree_key),
+                            reason: format!(
+                                "a {} written at a {} key",
+                                object.key_kind(),
+                                key.kind()
+                            ),
+                        });
+                    }
+                    batch.put_cf(objects_cf, tree_key, object.encode());
+                    batch.put_cf(kinds_cf, schema::object_kind_key(key), key.encode());
+                    if let Some(h) = object.due_height() {
+                        batch.put_cf(due_cf, schema::due_key(h, key), key.encode());
+                    }
+                }
+                None => {
+                    batch.delete_cf(objects_cf, tree_key);
+                    batch.delete_cf(kinds_cf, schema::object_kind_key(key));
+                }
+            }
+        }
+        batch.put_cf(
+            self.cf(cf::BOUNDARY)?,
+            schema::height_key(height),
+            outcome.boundary.encode(),
+        );
 
         // The state tree: new nodes, stale nodes removed.
         let nodes = self.cf(cf::JMT_NODES)?;
@@ -1074,6 +1150,69 @@ impl Store {
         })
     }
 
+    /// The protocol object at `key` (latest committed state).
+    pub fn object(&self, key: &ObjectKey) -> Result<Option<Object>> {
+        object_from(&self.db, self.cf(cf::OBJECTS)?, key)
+    }
+
+    /// Objects of one namespace (the kind of `ObjectKey`: the variant of
+    /// `sample`), in tree-key order, at most `limit` (one snapshot).
+    pub fn objects_of_kind(
+        &self,
+        sample: &ObjectKey,
+        limit: usize,
+    ) -> Result<Vec<(ObjectKey, Object)>> {
+        let snapshot = self.db.snapshot();
+        let prefix = schema::object_kind_prefix(sample);
+        let (kinds, objects) = (self.cf(cf::OBJECT_KINDS)?, self.cf(cf::OBJECTS)?);
+        let mut out = Vec::new();
+        for item in snapshot.scan_from(kinds, &prefix) {
+            let (k, v) = item?;
+            if !k.starts_with(&prefix) || out.len() >= limit {
+                break;
+            }
+            let key = schema::decode_due(&k, &v)?;
+            if let Some(object) = object_from(&snapshot, objects, &key)? {
+                out.push((key, object));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Keys of the objects due at `height` (the `due` index).
+    pub fn due_at(&self, height: u64) -> Result<Vec<ObjectKey>> {
+        due_from(&self.db, self.cf(cf::DUE)?, height)
+    }
+
+    /// The block boundary's receipt at `height`.
+    pub fn boundary_receipt(&self, height: u64) -> Result<Option<BoundaryReceipt>> {
+        let key = schema::height_key(height);
+        self.db.read_with(self.cf(cf::BOUNDARY)?, &key, |b| {
+            schema::decode_boundary(&key, b)
+        })
+    }
+
+    /// Inclusion or exclusion proof of the object at `key` against the state
+    /// root of the tip, from one snapshot.
+    pub fn object_proof(&self, key: &ObjectKey) -> Result<ObjectProofAt> {
+        let snapshot = self.db.snapshot();
+        let meta = read_meta(&snapshot, self.cf(cf::META)?)?;
+        let Some(tip) = meta.tip else {
+            return Ok(ObjectProofAt {
+                height: None,
+                state_root: empty_root(),
+                proof: ObjectProof::empty_tree(),
+            });
+        };
+        let reader = self.tree_reader(&snapshot)?;
+        let proof = tree::prove_object(&reader, tip.height, key)?;
+        Ok(ObjectProofAt {
+            height: Some(tip.height),
+            state_root: meta.state_root,
+            proof,
+        })
+    }
+
     /// A consistent read-only view of the UTxO set at the current tip (a
     /// RocksDB snapshot), for executing a block while commits may happen.
     pub fn snapshot_view(&self) -> SnapshotView<'_> {
@@ -1139,6 +1278,36 @@ fn utxo_from<S: Source>(
     }
 }
 
+fn object_from<S: Source>(
+    source: &S,
+    objects: &ColumnFamily,
+    key: &ObjectKey,
+) -> Result<Option<Object>> {
+    let tree_key = key.tree_key().0;
+    let object = source.read_with(objects, &tree_key, |b| schema::decode_object(&tree_key, b))?;
+    match object {
+        Some(o) if o.key_kind() != key.kind() => Err(Error::Corruption {
+            cf: cf::OBJECTS,
+            key: hex::encode(tree_key),
+            reason: format!("holds a {}, expected a {}", o.key_kind(), key.kind()),
+        }),
+        other => Ok(other),
+    }
+}
+
+fn due_from<S: Source>(source: &S, due: &ColumnFamily, height: u64) -> Result<Vec<ObjectKey>> {
+    let prefix = schema::height_key(height);
+    let mut keys = Vec::new();
+    for item in source.scan_from(due, &prefix) {
+        let (k, v) = item?;
+        if !k.starts_with(&prefix) {
+            break;
+        }
+        keys.push(schema::decode_due(&k, &v)?);
+    }
+    Ok(keys)
+}
+
 fn view_error(e: Error) -> ViewError {
     ViewError {
         message: e.to_string(),
@@ -1150,6 +1319,14 @@ fn view_error(e: Error) -> ViewError {
 impl UtxoView for Store {
     fn utxo(&self, out_point: &OutPoint) -> Result<Option<TxOutput>, ViewError> {
         Store::utxo(self, out_point).map_err(view_error)
+    }
+
+    fn object(&self, key: &ObjectKey) -> Result<Option<Object>, ViewError> {
+        Store::object(self, key).map_err(view_error)
+    }
+
+    fn due_at(&self, height: u64) -> Result<Vec<ObjectKey>, ViewError> {
+        Store::due_at(self, height).map_err(view_error)
     }
 }
 
@@ -1170,5 +1347,15 @@ impl UtxoView for SnapshotView<'_> {
     fn utxo(&self, out_point: &OutPoint) -> Result<Option<TxOutput>, ViewError> {
         let utxos = self.store.cf(cf::UTXOS).map_err(view_error)?;
         utxo_from(&self.snapshot, utxos, out_point).map_err(view_error)
+    }
+
+    fn object(&self, key: &ObjectKey) -> Result<Option<Object>, ViewError> {
+        let objects = self.store.cf(cf::OBJECTS).map_err(view_error)?;
+        object_from(&self.snapshot, objects, key).map_err(view_error)
+    }
+
+    fn due_at(&self, height: u64) -> Result<Vec<ObjectKey>, ViewError> {
+        let due = self.store.cf(cf::DUE).map_err(view_error)?;
+        due_from(&self.snapshot, due, height).map_err(view_error)
     }
 }

@@ -36,8 +36,8 @@
 //! crash of the node.
 
 use crate::error::{Error, Result};
-use crate::proof::StateProof;
-use aether_types::{Canonical, Digest, OutPoint, TxOutput, tagged_hash};
+use crate::proof::{ObjectProof, StateProof, ValueProof};
+use aether_types::{Canonical, Digest, Object, ObjectKey, OutPoint, TxOutput, tagged_hash};
 use jmt::storage::{LeafNode, Node, NodeBatch, NodeKey, TreeReader, TreeUpdateBatch, TreeWriter};
 use jmt::{JellyfishMerkleTree, KeyHash, OwnedValue, SimpleHasher, Version};
 use std::collections::{BTreeMap, HashMap};
@@ -61,6 +61,12 @@ pub fn state_key(out_point: &OutPoint) -> Digest {
 
 pub(crate) fn key_hash(out_point: &OutPoint) -> KeyHash {
     KeyHash(state_key(out_point).0)
+}
+
+/// The tree key of a protocol object (`ObjectKey::tree_key`, a domain of
+/// its own: it never collides with an out-point's state key).
+pub(crate) fn object_key_hash(key: &ObjectKey) -> KeyHash {
+    KeyHash(key.tree_key().0)
 }
 
 /// The hash function of the state tree: BLAKE3 with the
@@ -109,11 +115,13 @@ impl std::fmt::Debug for TreeChanges {
     }
 }
 
-/// The value-set of a UTxO diff: spent out-points map to `None`, created
-/// ones to their output's encoding. Sorted and deduplicated by key.
+/// The value-set of a state diff: spent out-points map to `None`, created
+/// ones to their output's encoding, objects to their encoding (`None`:
+/// deleted). Sorted and deduplicated by key.
 pub(crate) fn value_set<'a>(
     spent: impl IntoIterator<Item = &'a OutPoint>,
     created: impl IntoIterator<Item = (&'a OutPoint, &'a TxOutput)>,
+    objects: impl IntoIterator<Item = (&'a ObjectKey, &'a Option<Object>)>,
 ) -> BTreeMap<KeyHash, Option<OwnedValue>> {
     let mut set = BTreeMap::new();
     for out_point in spent {
@@ -121,6 +129,9 @@ pub(crate) fn value_set<'a>(
     }
     for (out_point, output) in created {
         set.insert(key_hash(out_point), Some(output.encode()));
+    }
+    for (key, object) in objects {
+        set.insert(object_key_hash(key), object.as_ref().map(Object::encode));
     }
     set
 }
@@ -190,19 +201,37 @@ pub(crate) fn prove<R: TreeReader>(
     version: Version,
     out_point: &OutPoint,
 ) -> Result<StateProof> {
+    prove_key(reader, version, key_hash(out_point), "utxos")
+}
+
+/// Proves the state of the object at `key` in the tree `reader` holds at
+/// `version`.
+pub(crate) fn prove_object<R: TreeReader>(
+    reader: &R,
+    version: Version,
+    key: &ObjectKey,
+) -> Result<ObjectProof> {
+    prove_key(reader, version, object_key_hash(key), "objects")
+}
+
+fn prove_key<R: TreeReader, T: Canonical>(
+    reader: &R,
+    version: Version,
+    key: KeyHash,
+    cf: &'static str,
+) -> Result<ValueProof<T>> {
     let (value, proof) = guarded(|| {
-        JellyfishMerkleTree::<R, StateHasher>::new(reader)
-            .get_with_proof(key_hash(out_point), version)
+        JellyfishMerkleTree::<R, StateHasher>::new(reader).get_with_proof(key, version)
     })?;
-    let output = match value {
+    let value = match value {
         None => None,
-        Some(bytes) => Some(TxOutput::decode(&bytes).map_err(|e| Error::Corruption {
-            cf: "utxos",
-            key: hex::encode(state_key(out_point).0),
+        Some(bytes) => Some(T::decode(&bytes).map_err(|e| Error::Corruption {
+            cf,
+            key: hex::encode(key.0),
             reason: e.to_string(),
         })?),
     };
-    Ok(StateProof::from_parts(output, proof))
+    Ok(ValueProof::from_parts(value, proof))
 }
 
 /// Root of the tree `reader` holds at `version`.
@@ -258,13 +287,24 @@ impl MemoryStateTree {
         spent: impl IntoIterator<Item = &'a OutPoint>,
         created: impl IntoIterator<Item = (&'a OutPoint, &'a TxOutput)>,
     ) -> Result<Digest> {
+        self.apply_with_objects(spent, created, [])
+    }
+
+    /// Like [`MemoryStateTree::apply`], with protocol object writes
+    /// (`None`: deleted).
+    pub fn apply_with_objects<'a>(
+        &mut self,
+        spent: impl IntoIterator<Item = &'a OutPoint>,
+        created: impl IntoIterator<Item = (&'a OutPoint, &'a TxOutput)>,
+        objects: impl IntoIterator<Item = (&'a ObjectKey, &'a Option<Object>)>,
+    ) -> Result<Digest> {
         let version = match self.version {
             None => 0,
             Some(v) => v.checked_add(1).ok_or_else(|| Error::Tree {
                 reason: "version overflow".into(),
             })?,
         };
-        let changes = compute_changes(&self.store, version, value_set(spent, created))?;
+        let changes = compute_changes(&self.store, version, value_set(spent, created, objects))?;
         self.store
             .write_node_batch(&changes.batch.node_batch)
             .map_err(tree_error)?;
@@ -277,7 +317,7 @@ impl MemoryStateTree {
     /// Applies a ledger [`aether_ledger::StateDiff`].
     #[cfg(feature = "db")]
     pub fn apply_diff(&mut self, diff: &aether_ledger::StateDiff) -> Result<Digest> {
-        self.apply(&diff.spent, &diff.created)
+        self.apply_with_objects(&diff.spent, &diff.created, &diff.objects)
     }
 
     /// The current root ([`empty_root`] before the first version).
@@ -300,6 +340,14 @@ impl MemoryStateTree {
         match self.version {
             Some(version) => prove(&self.store, version, out_point),
             None => Ok(StateProof::empty_tree()),
+        }
+    }
+
+    /// Inclusion or exclusion proof of the object at `key`.
+    pub fn prove_object(&self, key: &ObjectKey) -> Result<ObjectProof> {
+        match self.version {
+            Some(version) => prove_object(&self.store, version, key),
+            None => Ok(ObjectProof::empty_tree()),
         }
     }
 }

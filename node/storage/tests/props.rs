@@ -18,7 +18,7 @@ fn header(height: u64, parent: Option<Tip>, root: Digest) -> Block {
             timestamp_ms: height,
             parent_hash: parent.map_or(BlockHash([0; 32]), |t| t.hash),
             tx_root: merkle_root(&[]),
-            receipts_root: receipts_root(&[]),
+            receipts_root: receipts_root(&[], &BoundaryReceipt::default()),
             state_root: root,
             data_root: Digest([0; 32]),
             consensus: ConsensusFields::SingleValidator {
@@ -81,7 +81,12 @@ proptest! {
                 model.extend(diff.created.clone());
                 let root = tree.apply_diff(&diff).unwrap();
                 let block = header(height, store.tip(), root);
-                let outcome = BlockOutcome { receipts: vec![], rejected: vec![], diff };
+                let outcome = BlockOutcome {
+                    receipts: vec![],
+                    rejected: vec![],
+                    diff,
+                    boundary: BoundaryReceipt::default(),
+                };
                 let committed = store.commit_block(&block, &outcome).unwrap();
                 prop_assert_eq!(committed.state_root, root);
             }

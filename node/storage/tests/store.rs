@@ -6,7 +6,9 @@ mod common;
 
 use aether_ledger::{BlockOutcome, RejectedTx, StateDiff, UtxoView};
 use aether_storage::schema::cf;
-use aether_storage::{Error, MemoryStateTree, StateProof, Store, StoreOptions, verify_proof};
+use aether_storage::{
+    Error, MemoryStateTree, SCHEMA_VERSION, StateProof, Store, StoreOptions, verify_proof,
+};
 use aether_types::*;
 use common::*;
 use std::collections::BTreeSet;
@@ -534,7 +536,7 @@ fn schema_version_is_checked() {
     assert!(matches!(
         Store::open(dir.path(), fast()),
         Err(Error::SchemaVersion {
-            expected: 1,
+            expected: SCHEMA_VERSION,
             found: 99
         })
     ));
@@ -550,7 +552,7 @@ fn the_store_is_a_utxo_view_for_the_executor() {
     let replayed = replay(&chain, &store, 2);
     let wallet = chain.wallet_from_store(&store);
     let txs = chain.random_transfers(&mut rng(80), &wallet, 10);
-    let ctx = aether_ledger::BlockContext { height: 3 };
+    let ctx = aether_ledger::BlockContext::at(3);
     let on_store = chain
         .ledger
         .execute_block(&store, &ctx, &txs, aether_ledger::ExecutionMode::Parallel)

@@ -1,9 +1,11 @@
 //! Shared helpers of the storage integration tests: a deterministic dev
 //! chain built with the real ledger executor (signed transfers between dev
-//! accounts), and a from-scratch replay to compare a store against.
+//! accounts, built by `aether-client`), and a from-scratch replay to
+//! compare a store against.
 
 #![allow(dead_code)]
 
+use aether_client::TxBuilder;
 use aether_crypto::derive::{DEV_SEED, dev_keypair};
 use aether_crypto::ed25519::Keypair;
 use aether_ledger::{
@@ -56,6 +58,7 @@ impl DevChain {
         StateDiff {
             spent: BTreeSet::new(),
             created,
+            objects: BTreeMap::new(),
         }
     }
 
@@ -100,40 +103,15 @@ impl DevChain {
         amount: u128,
         datum: Option<Vec<u8>>,
     ) -> Transaction {
-        let params = self.params();
         let mut pay = TxOutput::coin(self.address(to), amount);
         pay.datum = datum.map(|d| Datum::new(d).unwrap());
-        let mut body = TxBody {
-            chain_id: params.chain_id,
-            inputs: [input].into(),
-            reference_inputs: BTreeSet::new(),
-            collateral: BTreeSet::new(),
-            collateral_return: None,
-            outputs: vec![pay, TxOutput::coin(self.address(from), 0)],
-            fee: 0,
-            validity: ValidityInterval::default(),
-            mint: BTreeMap::new(),
-            spend_redeemers: BTreeMap::new(),
-            required_signers: BTreeSet::new(),
-        };
-        let key = &self.keys[from];
-        let mut witnesses = TxWitnesses::default();
-        witnesses.insert_vkey(VKeyWitness {
-            public_key: key.public_key(),
-            signature: Signature([0; 64]),
-        });
-        let fee = params
-            .fees
-            .min_fee_for(&Transaction {
-                body: body.clone(),
-                witnesses: witnesses.clone(),
-            })
-            .unwrap();
-        body.fee = fee;
-        body.outputs[1].value.coin = held - amount - fee;
-        let mut witnesses = TxWitnesses::default();
-        witnesses.insert_vkey(key.sign_tx(&body));
-        Transaction { body, witnesses }
+        TxBuilder::new(&self.params().tx_params())
+            .input(input, &TxOutput::coin(self.address(from), held))
+            .output(pay)
+            .change_to(self.address(from))
+            .signer(&self.keys[from])
+            .build()
+            .unwrap()
     }
 
     /// Random transfers spending outputs of `wallet` (owner, out-point,
@@ -228,7 +206,7 @@ impl DevChain {
             .ledger
             .execute_block(
                 view,
-                &BlockContext { height },
+                &BlockContext::at(height),
                 &transactions,
                 ExecutionMode::Parallel,
             )
@@ -252,6 +230,7 @@ impl DevChain {
             receipts: vec![],
             rejected: vec![],
             diff: self.genesis_diff(per_account),
+            boundary: BoundaryReceipt::default(),
         };
         let header = self.header(0, None, &[], &outcome, root);
         (
@@ -324,7 +303,7 @@ pub fn replay(chain: &DevChain, store: &Store, genesis_per_account: u32) -> Repl
                 .ledger
                 .execute_block(
                     &utxos,
-                    &BlockContext { height },
+                    &BlockContext::at(height),
                     &block.transactions,
                     ExecutionMode::Sequential,
                 )

@@ -4,7 +4,9 @@
 use crate::check::{CheckedTx, check_stateless};
 use crate::{FeeRate, MempoolError};
 use aether_ledger::{BlockContext, Ledger, UtxoView, ViewError};
-use aether_types::{Block, OutPoint, Receipt, Transaction, TxBody, TxId, TxOutput, TxStatus};
+use aether_types::{
+    Block, Object, ObjectKey, OutPoint, Receipt, Transaction, TxBody, TxId, TxOutput, TxStatus,
+};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -154,6 +156,18 @@ impl<V: UtxoView + ?Sized> UtxoView for PoolView<'_, V> {
         }
         self.base.utxo(out_point)
     }
+
+    /// Objects as committed: pooled transactions' actions are not applied
+    /// to the view (their effects depend on the order the block gives
+    /// them; the block producer re-executes and drops what no longer
+    /// applies).
+    fn object(&self, key: &ObjectKey) -> Result<Option<Object>, ViewError> {
+        self.base.object(key)
+    }
+
+    fn due_at(&self, height: u64) -> Result<Vec<ObjectKey>, ViewError> {
+        self.base.due_at(height)
+    }
 }
 
 impl Mempool {
@@ -230,11 +244,11 @@ impl Mempool {
         &mut self,
         ledger: &Ledger,
         view: &V,
-        height: u64,
+        ctx: impl Into<BlockContext>,
         bytes: &[u8],
     ) -> Result<Admitted, MempoolError> {
         let checked = check_stateless(ledger.params(), bytes)?;
-        self.insert(ledger, view, height, checked)
+        self.insert(ledger, view, ctx, checked)
     }
 
     /// Admits a checked transaction, to be included at block height
@@ -253,10 +267,11 @@ impl Mempool {
         &mut self,
         ledger: &Ledger,
         view: &V,
-        height: u64,
+        ctx: impl Into<BlockContext>,
         checked: CheckedTx,
     ) -> Result<Admitted, MempoolError> {
-        let result = self.try_insert(ledger, view, height, &checked);
+        let ctx = ctx.into();
+        let result = self.try_insert(ledger, view, &ctx, &checked);
         match &result {
             Ok(admitted) => tracing::debug!(
                 tx = %admitted.id,
@@ -274,7 +289,7 @@ impl Mempool {
         &mut self,
         ledger: &Ledger,
         view: &V,
-        height: u64,
+        ctx: &BlockContext,
         checked: &CheckedTx,
     ) -> Result<Admitted, MempoolError> {
         let id = checked.id();
@@ -306,12 +321,7 @@ impl Mempool {
             }
         }
         let applied = ledger
-            .validate_verified(
-                &self.view(view),
-                &BlockContext { height },
-                tx,
-                checked.verified(),
-            )
+            .validate_verified(&self.view(view), ctx, tx, checked.verified())
             .map_err(MempoolError::from_ledger)?;
         if let TxStatus::ScriptFailed { purpose, failure } = applied.receipt.status {
             return Err(MempoolError::ScriptFailed { purpose, failure });

@@ -100,9 +100,7 @@ impl World {
             .ledger
             .execute_block(
                 &self.chain,
-                &BlockContext {
-                    height: self.height + 1,
-                },
+                &BlockContext::at(self.height + 1),
                 &txs,
                 ExecutionMode::Sequential,
             )

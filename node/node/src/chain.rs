@@ -98,6 +98,11 @@ impl NodeChain {
                 reason: "genesis chain id differs from the ledger's".into(),
             });
         }
+        if genesis.market_params()? != ledger.params().market {
+            return Err(NodeError::Genesis {
+                reason: "the ledger's market parameters are not the genesis's".into(),
+            });
+        }
         if genesis.validator != validator.public_key() {
             return Err(NodeError::Genesis {
                 reason: "the validator key is not the genesis validator".into(),
@@ -198,7 +203,12 @@ impl NodeChain {
                 reason: format!("tip header {} missing", tip.height),
             })?;
         let height = tip.height + 1;
-        let ctx = BlockContext { height };
+        let timestamp_ms = now_ms.max(parent.timestamp_ms.saturating_add(1));
+        let ctx = BlockContext {
+            height,
+            timestamp_ms,
+            parent_hash: tip.hash,
+        };
         let mut txs: Vec<Transaction> = {
             let mut pool = self.pool();
             for id in pool.remove_expired(height) {
@@ -240,7 +250,7 @@ impl NodeChain {
                 version: HEADER_VERSION,
                 chain_id: self.ledger.params().chain_id,
                 height,
-                timestamp_ms: now_ms.max(parent.timestamp_ms.saturating_add(1)),
+                timestamp_ms,
                 parent_hash: tip.hash,
                 tx_root: Digest::default(),
                 receipts_root: outcome.receipts_root(),
@@ -391,6 +401,10 @@ impl ChainReader for NodeChain {
             proof: at.proof.encode(),
         })
     }
+
+    fn tx_params(&self) -> Result<TxParams, BackendError> {
+        Ok(self.ledger.params().tx_params())
+    }
 }
 
 impl TxSubmitter for NodeChain {
@@ -398,8 +412,13 @@ impl TxSubmitter for NodeChain {
         // Decoding and signatures need no lock.
         let checked = check_stateless(self.ledger.params(), tx_bytes)?;
         let mut pool = self.pool();
-        let next_height = self.height() + 1;
-        let admitted = pool.insert(&self.ledger, &self.store, next_height, checked)?;
+        let tip = self.store.tip();
+        let ctx = BlockContext {
+            height: tip.map_or(0, |t| t.height) + 1,
+            timestamp_ms: crate::service::now_ms(),
+            parent_hash: tip.map(|t| t.hash).unwrap_or_default(),
+        };
+        let admitted = pool.insert(&self.ledger, &self.store, ctx, checked)?;
         self.metrics.observe_pool(pool.len(), pool.bytes());
         Ok(admitted.id)
     }

@@ -28,7 +28,7 @@
 //! ```
 
 use crate::error::NodeError;
-use crate::genesis::{Allocation, DEV_ACCOUNTS, Genesis, dev_validator_key};
+use crate::genesis::{Allocation, DEV_ACCOUNTS, Genesis, GenesisMarket, dev_validator_key};
 use aether_crypto::ed25519::Keypair;
 use aether_ledger::ProtocolParams;
 use aether_mempool::MempoolConfig;
@@ -111,6 +111,59 @@ pub struct GenesisSection {
     /// Extra allocations.
     #[serde(default)]
     pub allocations: Vec<AllocationEntry>,
+    /// Market parameters.
+    #[serde(default)]
+    pub market: MarketSection,
+}
+
+/// `[genesis.market]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarketSection {
+    /// Governance public keys (hex ed25519).
+    pub governance: Option<Vec<String>>,
+    /// Governance signatures needed.
+    pub governance_threshold: Option<u32>,
+    /// Trust root names.
+    pub trust_roots: Option<Vec<String>>,
+    /// Minimum SNP REPORTED_TCB: bootloader, TEE, SNP, microcode, FMC.
+    pub snp_min_tcb: Option<[u8; 5]>,
+    /// Challenge window in blocks.
+    pub challenge_window: Option<u64>,
+}
+
+fn apply_market_section(genesis: &mut Genesis, m: &MarketSection) -> Result<(), NodeError> {
+    if let Some(keys) = &m.governance {
+        let mut parsed = Vec::with_capacity(keys.len());
+        for (i, k) in keys.iter().enumerate() {
+            let bytes = aether_rpc::params::parse_hash32("governance key", k).map_err(|e| {
+                NodeError::Config {
+                    reason: format!("genesis.market.governance[{i}]: {e}"),
+                }
+            })?;
+            parsed.push(PublicKey(bytes));
+        }
+        parsed.sort();
+        genesis.market.governance = parsed;
+    }
+    if let Some(t) = m.governance_threshold {
+        genesis.market.governance_threshold = t;
+    }
+    if let Some(roots) = &m.trust_roots {
+        genesis.market.trust_roots = roots.clone();
+    }
+    if let Some(tcb) = m.snp_min_tcb {
+        genesis.market.snp_min_tcb = tcb;
+    }
+    if let Some(w) = m.challenge_window {
+        if w == 0 {
+            return Err(NodeError::Config {
+                reason: "genesis.market.challenge_window must be at least 1".into(),
+            });
+        }
+        genesis.market.challenge_window = w;
+    }
+    Ok(())
 }
 
 /// `[[genesis.allocations]]`.
@@ -159,7 +212,11 @@ fn parse_addr(what: &str, text: &str) -> Result<SocketAddr, NodeError> {
 impl NodeConfig {
     /// The dev configuration: dev genesis, dev validator, data in `data_dir`.
     pub fn dev(data_dir: impl Into<PathBuf>) -> NodeConfig {
-        let params = ProtocolParams::dev();
+        let mut params = ProtocolParams::dev();
+        let genesis = Genesis::dev(params.chain_id, DEV_ACCOUNTS);
+        params.market = genesis
+            .market_params()
+            .expect("the dev genesis's market parameters are valid");
         NodeConfig {
             data_dir: data_dir.into(),
             rpc_addr: DEFAULT_RPC_ADDR.parse().expect("constant address"),
@@ -169,7 +226,7 @@ impl NodeConfig {
             max_block_bytes: 8 << 20,
             sync_writes: true,
             mempool: MempoolConfig::default(),
-            genesis: Genesis::dev(params.chain_id, DEV_ACCOUNTS),
+            genesis,
             validator_key: dev_validator_key(),
             params,
         }
@@ -269,6 +326,12 @@ impl NodeConfig {
                 reason: "genesis.validator does not match the validator key".into(),
             });
         }
+        genesis.dev = dev;
+        if !dev {
+            genesis.market = GenesisMarket::production();
+        }
+        apply_market_section(&mut genesis, &g.market)?;
+        config.params.market = genesis.market_params()?;
         config.genesis = genesis;
         config.validate()?;
         Ok(config)
@@ -305,6 +368,11 @@ impl NodeConfig {
     /// Where the RocksDB store lives.
     pub fn db_path(&self) -> PathBuf {
         self.data_dir.join("db")
+    }
+
+    /// Where the model store lives (see [`crate::models`]).
+    pub fn models_path(&self) -> PathBuf {
+        self.data_dir.join("models")
     }
 }
 

@@ -13,12 +13,22 @@
 //! [`Genesis::dev`] funds `accounts` well-known dev accounts (keys from
 //! [`aether_crypto::derive::DEV_SEED`], printed by `aether keys dev`) with
 //! [`DEV_ACCOUNT_AIC`] AIC each; its validator key is derived from
-//! [`DEV_VALIDATOR_SEED`]. Both are public: a dev chain never holds value.
+//! [`DEV_VALIDATOR_SEED`], its one governance key (threshold 1) from
+//! [`DEV_GOVERNANCE_SEED`]. All are public: a dev chain never holds value.
+//!
+//! # Market parameters
+//! [`GenesisMarket`] fixes the governance key set and threshold, the TEE
+//! trust roots and the minimum SNP TCB (the evidence policy), and the
+//! challenge window; the rest of the market parameters are the protocol
+//! defaults ([`aether_ledger::MarketParams::dev`]). Only a dev genesis may
+//! trust the simulated test root: [`Genesis::market_params`] refuses a
+//! non-dev genesis that does, so a node never starts such a chain.
 
 use crate::error::NodeError;
 use aether_crypto::derive::{DEV_SEED, dev_keypair};
 use aether_crypto::ed25519::Keypair;
-use aether_ledger::{BlockOutcome, StateDiff};
+use aether_evidence::TrustRoot;
+use aether_ledger::{BlockOutcome, MarketParams, StateDiff};
 use aether_types::*;
 use borsh::BorshSerialize;
 
@@ -32,6 +42,10 @@ pub const DEV_ACCOUNT_AIC: u128 = 1_000_000;
 pub const DEV_VALIDATOR_SEED: &[u8] =
     b"aether dev chain validator: public key, never use for value";
 
+/// Seed of the dev chain's governance key (public knowledge).
+pub const DEV_GOVERNANCE_SEED: &[u8] =
+    b"aether dev chain governance: public key, never use for value";
+
 /// Tag of the genesis id hash.
 pub const GENESIS_TAG: &str = "aether/genesis/v1";
 
@@ -42,6 +56,49 @@ pub struct Allocation {
     pub address: Address,
     /// AIC base units.
     pub coin: u128,
+}
+
+/// The market part of a genesis (see the module docs).
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize)]
+pub struct GenesisMarket {
+    /// Governance keys (ed25519 public keys), sorted, distinct.
+    pub governance: Vec<PublicKey>,
+    /// Governance signatures a registry action needs.
+    pub governance_threshold: u32,
+    /// Trust roots by name (`amd-milan`, `amd-genoa`, `amd-turin`,
+    /// `intel-sgx-root-ca`, `simulated`).
+    pub trust_roots: Vec<String>,
+    /// Minimum SNP REPORTED_TCB: bootloader, TEE, SNP, microcode, FMC.
+    pub snp_min_tcb: [u8; 5],
+    /// Blocks during which a receipt can be challenged.
+    pub challenge_window: u64,
+}
+
+impl GenesisMarket {
+    /// The production defaults: no governance, AMD's and Intel's roots.
+    pub fn production() -> Self {
+        GenesisMarket {
+            governance: vec![],
+            governance_threshold: 0,
+            trust_roots: aether_evidence::EvidencePolicy::production()
+                .roots
+                .iter()
+                .map(|r| r.to_string())
+                .collect(),
+            snp_min_tcb: [0; 5],
+            challenge_window: MarketParams::dev().challenge_window,
+        }
+    }
+
+    /// The dev defaults: the dev governance key (threshold 1) and the
+    /// production roots plus the simulated test root.
+    pub fn dev() -> Self {
+        let mut m = Self::production();
+        m.governance = vec![dev_governance_key().public_key()];
+        m.governance_threshold = 1;
+        m.trust_roots.push(TrustRoot::Simulated.to_string());
+        m
+    }
 }
 
 /// A chain's genesis specification.
@@ -56,6 +113,15 @@ pub struct Genesis {
     /// Initial outputs, in order (allocation `i` is output `i` of the
     /// genesis pseudo-transaction).
     pub allocations: Vec<Allocation>,
+    /// A development chain (public keys, may trust the simulated TEE root).
+    pub dev: bool,
+    /// Market parameters.
+    pub market: GenesisMarket,
+}
+
+/// The dev governance key pair (public knowledge).
+pub fn dev_governance_key() -> Keypair {
+    dev_keypair(DEV_GOVERNANCE_SEED, 0)
 }
 
 /// The dev validator's key pair (public knowledge).
@@ -82,7 +148,61 @@ impl Genesis {
             timestamp_ms: 0,
             validator: dev_validator_key().public_key(),
             allocations,
+            dev: true,
+            market: GenesisMarket::dev(),
         }
+    }
+
+    /// The ledger's market parameters of this chain: governance, evidence
+    /// policy, challenge window. Refuses unknown root names, duplicate
+    /// governance keys, a threshold above the key count, and a non-dev
+    /// genesis that trusts a test root.
+    pub fn market_params(&self) -> Result<MarketParams, NodeError> {
+        let bad = |reason: String| NodeError::Genesis { reason };
+        let mut params = MarketParams::dev();
+        let mut keys = std::collections::BTreeSet::new();
+        for k in &self.market.governance {
+            if !keys.insert(k.key_hash()) {
+                return Err(bad(format!("governance key {k:?} is listed twice")));
+            }
+        }
+        if self.market.governance_threshold as usize > keys.len() {
+            return Err(bad(format!(
+                "governance threshold {} exceeds the {} governance keys",
+                self.market.governance_threshold,
+                keys.len()
+            )));
+        }
+        params.governance = aether_ledger::market::Governance {
+            keys,
+            threshold: self.market.governance_threshold,
+        };
+        let mut roots = Vec::new();
+        for name in &self.market.trust_roots {
+            let root: TrustRoot = name
+                .parse()
+                .map_err(|e| bad(format!("trust root {name:?}: {e}")))?;
+            if root.is_test_root() && !self.dev {
+                return Err(bad(format!(
+                    "the genesis trusts the test root {name:?}, which only a dev chain may do: \
+                     simulated evidence would then pass as hardware evidence"
+                )));
+            }
+            if !roots.contains(&root) {
+                roots.push(root);
+            }
+        }
+        params.evidence.roots = roots;
+        let [bootloader, tee, snp, microcode, fmc] = self.market.snp_min_tcb;
+        params.evidence.snp_min_tcb = aether_evidence::MinTcb {
+            bootloader,
+            tee,
+            snp,
+            microcode,
+            fmc,
+        };
+        params.challenge_window = self.market.challenge_window;
+        Ok(params)
     }
 
     /// The genesis id (see the module docs).
@@ -116,7 +236,9 @@ impl Genesis {
             diff: StateDiff {
                 spent: Default::default(),
                 created,
+                objects: Default::default(),
             },
+            boundary: BoundaryReceipt::default(),
         })
     }
 
@@ -131,7 +253,7 @@ impl Genesis {
                 timestamp_ms: self.timestamp_ms,
                 parent_hash: BlockHash([0; 32]),
                 tx_root: merkle_root(&[]),
-                receipts_root: receipts_root(&[]),
+                receipts_root: receipts_root(&[], &BoundaryReceipt::default()),
                 state_root,
                 data_root: self.id(),
                 consensus: ConsensusFields::SingleValidator {
@@ -162,7 +284,39 @@ mod tests {
         let mut other = base.clone();
         other.validator = PublicKey([9; 32]);
         assert_ne!(base.id(), other.id());
+        let mut other = base.clone();
+        other.market.trust_roots.pop();
+        assert_ne!(base.id(), other.id());
+        let mut other = base.clone();
+        other.market.governance_threshold = 0;
+        assert_ne!(base.id(), other.id());
         assert_eq!(base.id(), Genesis::dev(ChainId(7), 3).id());
+    }
+
+    #[test]
+    fn only_a_dev_genesis_may_trust_the_test_root() {
+        let dev = Genesis::dev(ChainId(7), 1);
+        let params = dev.market_params().unwrap();
+        assert!(params.evidence.trusts_test_root());
+        assert_eq!(params.governance.threshold, 1);
+        let mut prod = dev.clone();
+        prod.dev = false;
+        let e = prod.market_params().unwrap_err().to_string();
+        assert!(e.contains("test root"), "{e}");
+        prod.market = GenesisMarket::production();
+        let params = prod.market_params().unwrap();
+        assert!(!params.evidence.trusts_test_root());
+        let mut bad = prod.clone();
+        bad.market.trust_roots.push("amd-rome".into());
+        assert!(bad.market_params().is_err());
+        let mut bad = prod.clone();
+        bad.market.governance_threshold = 1;
+        assert!(
+            bad.market_params()
+                .unwrap_err()
+                .to_string()
+                .contains("threshold")
+        );
     }
 
     #[test]

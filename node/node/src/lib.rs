@@ -29,6 +29,7 @@ pub mod config;
 mod error;
 pub mod genesis;
 pub mod metrics;
+pub mod models;
 pub mod service;
 
 pub use chain::{BlockLimits, NodeChain, ProducedBlock};
@@ -36,4 +37,5 @@ pub use config::NodeConfig;
 pub use error::NodeError;
 pub use genesis::Genesis;
 pub use metrics::NodeMetrics;
+pub use models::{ModelStore, NodeRuntime};
 pub use service::RunningNode;

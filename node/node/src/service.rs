@@ -17,6 +17,7 @@ use crate::chain::{BlockLimits, NodeChain};
 use crate::config::NodeConfig;
 use crate::error::NodeError;
 use crate::metrics::{self, NodeMetrics};
+use crate::models::{ModelStore, NodeRuntime};
 use aether_ledger::Ledger;
 use aether_mempool::Mempool;
 use aether_rpc::{RpcServer, RpcServerHandle};
@@ -46,7 +47,8 @@ impl std::fmt::Debug for RunningNode {
     }
 }
 
-fn now_ms() -> u64 {
+/// The wall clock in milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
@@ -73,9 +75,13 @@ impl RunningNode {
                 reason: format!("store open task failed: {e}"),
             })??;
         let metrics = Arc::new(NodeMetrics::new());
+        let runtime = NodeRuntime::new(ModelStore::new(config.models_path()));
+        for model in chain_models_missing(&store, runtime.models()) {
+            tracing::warn!(%model, dir = %runtime.models().dir().display(), "a registered model is not in the model store: challenges of its jobs cannot be decided here (aether model add)");
+        }
         let chain = NodeChain::open(
             store,
-            Ledger::new(config.params.clone()),
+            Ledger::with_executor(config.params.clone(), Arc::new(runtime)),
             Mempool::new(config.mempool),
             &config.genesis,
             config.validator_key.clone(),
@@ -178,6 +184,24 @@ impl RunningNode {
             })??;
         tracing::info!(height = self.chain.height(), "node stopped");
         produced
+    }
+}
+
+/// Registered models (committed state) missing from `models`.
+fn chain_models_missing(store: &Store, models: &ModelStore) -> Vec<aether_types::ModelId> {
+    let sample = aether_types::ObjectKey::Model(aether_types::ModelId::default());
+    match store.objects_of_kind(&sample, 10_000) {
+        Ok(objects) => objects
+            .into_iter()
+            .filter_map(|(k, _)| match k {
+                aether_types::ObjectKey::Model(id) if !models.contains(&id) => Some(id),
+                _ => None,
+            })
+            .collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot list registered models");
+            vec![]
+        }
     }
 }
 

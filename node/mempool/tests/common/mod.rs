@@ -1,14 +1,16 @@
 //! Helpers of the mempool tests: dev keys, a genesis UTxO set, signed
-//! transfers with an exact fee, script-locked spends.
+//! transfers with an exact fee, script-locked spends (fees and signatures
+//! by `aether-client`; bodies by hand, since the pool tests also need
+//! transactions the pool must refuse, such as dust outputs).
 
 #![allow(dead_code)]
 
+use aether_client::sign_with_exact_fee;
 use aether_crypto::derive::{DEV_SEED, dev_keypair};
 use aether_crypto::ed25519::Keypair;
 use aether_ledger::{ExecutionMode, Ledger, MemoryUtxoSet, ProtocolParams};
 use aether_mempool::{BlockRemoval, Mempool};
 use aether_types::*;
-use std::collections::{BTreeMap, BTreeSet};
 
 pub const AIC: u128 = BASE_UNITS_PER_AIC;
 
@@ -38,56 +40,20 @@ pub fn genesis(outputs: u32, keys: u32, coin: u128) -> MemoryUtxoSet {
 }
 
 pub fn empty_body() -> TxBody {
-    TxBody {
-        chain_id: ProtocolParams::dev().chain_id,
-        inputs: BTreeSet::new(),
-        reference_inputs: BTreeSet::new(),
-        collateral: BTreeSet::new(),
-        collateral_return: None,
-        outputs: vec![],
-        fee: 0,
-        validity: ValidityInterval::default(),
-        mint: BTreeMap::new(),
-        spend_redeemers: BTreeMap::new(),
-        required_signers: BTreeSet::new(),
-    }
+    aether_client::empty_body(ProtocolParams::dev().chain_id)
 }
 
-/// Writes `min_fee + extra_fee` and signs; `adjust(body, fee)` fixes
-/// fee-dependent amounts without changing the size.
+/// Writes the exact `min_fee + extra_fee` and signs; `adjust(body, fee)`
+/// fixes fee-dependent amounts without changing the size.
 pub fn finish(
-    mut body: TxBody,
+    body: TxBody,
     signers: &[&Keypair],
     scripts: Vec<Script>,
     extra_fee: u128,
     adjust: impl Fn(&mut TxBody, u128),
 ) -> Transaction {
     let params = ProtocolParams::dev();
-    let mut witnesses = TxWitnesses {
-        vkeys: vec![],
-        scripts,
-    };
-    for k in signers {
-        witnesses.insert_vkey(VKeyWitness {
-            public_key: k.public_key(),
-            signature: Signature([0; 64]),
-        });
-    }
-    adjust(&mut body, 0);
-    let fee = params
-        .fees
-        .min_fee_for(&Transaction {
-            body: body.clone(),
-            witnesses: witnesses.clone(),
-        })
-        .unwrap()
-        + extra_fee;
-    body.fee = fee;
-    adjust(&mut body, fee);
-    for k in signers {
-        witnesses.insert_vkey(k.sign_tx(&body));
-    }
-    Transaction { body, witnesses }
+    sign_with_exact_fee(&params.fees, body, signers, scripts, extra_fee, adjust).unwrap()
 }
 
 /// Spends `input` (holding `held`, owned by `from`): `amount` to `to`,
@@ -121,7 +87,7 @@ pub fn commit(
     let outcome = ledger
         .execute_block(
             &*chain,
-            &aether_ledger::BlockContext { height },
+            &aether_ledger::BlockContext::at(height),
             &txs,
             ExecutionMode::Sequential,
         )

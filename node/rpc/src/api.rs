@@ -1,11 +1,12 @@
-//! The JSON-RPC methods (names are a contract) and their implementation
-//! over [`RpcBackend`].
+//! The JSON-RPC methods (names are a contract, listed in
+//! [`aether_rpc_types::methods`]; a test checks that both agree) and their
+//! implementation over [`RpcBackend`].
 
 use crate::backend::RpcBackend;
 use crate::dto::*;
 use crate::error::RpcError;
 use crate::params::{
-    BlockParam, BlockTag, OutPointParam, ParamError, format_address, parse_address, parse_hash32,
+    BlockParam, BlockTag, OutPointParam, format_address, parse_address, parse_hash32,
     parse_hex_bytes, parse_tx_id,
 };
 use crate::server::RpcConfig;
@@ -17,10 +18,7 @@ use jsonrpsee::{PendingSubscriptionSink, SubscriptionSink};
 use std::sync::Arc;
 use tokio::sync::broadcast::{self, error::RecvError};
 
-/// Name of the notification method of `aether_subscribeNewHeads`.
-pub const NEW_HEAD_NOTIFICATION: &str = "aether_newHead";
-/// Name of the notification method of `aether_subscribeFinalizedHeads`.
-pub const FINALIZED_HEAD_NOTIFICATION: &str = "aether_finalizedHead";
+pub use aether_rpc_types::methods::{FINALIZED_HEAD_NOTIFICATION, NEW_HEAD_NOTIFICATION};
 
 /// The Aether JSON-RPC interface. See `docs/rpc.md` for examples.
 #[rpc(server)]
@@ -65,6 +63,11 @@ pub trait AetherApi {
     /// Height, finalized height, state root, version.
     #[method(name = "aether_status", blocking)]
     fn status(&self) -> RpcResult<StatusDto>;
+
+    /// Chain id, fee schedule, output minimum, size and fuel limits: what
+    /// a client needs to build a valid transaction.
+    #[method(name = "aether_getParams", blocking)]
+    fn get_params(&self) -> RpcResult<ParamsDto>;
 
     /// Headers of newly committed blocks (WebSocket only).
     #[subscription(
@@ -190,7 +193,15 @@ impl AetherRpc {
 
     fn chain_status(&self) -> Result<StatusDto, RpcError> {
         let chain = self.backend.chain.status()?;
-        Ok(StatusDto::new(&chain, self.backend.submitter.pool_status()))
+        Ok(StatusDto::new(
+            &chain,
+            self.backend.submitter.pool_status(),
+            crate::NODE_VERSION,
+        ))
+    }
+
+    fn params(&self) -> Result<ParamsDto, RpcError> {
+        Ok(ParamsDto::from(&self.backend.chain.tx_params()?))
     }
 }
 
@@ -264,6 +275,10 @@ impl AetherApiServer for AetherRpc {
         Ok(self.chain_status()?)
     }
 
+    fn get_params(&self) -> RpcResult<ParamsDto> {
+        Ok(self.params()?)
+    }
+
     async fn subscribe_new_heads(&self, pending: PendingSubscriptionSink) -> SubscriptionResult {
         let heads = self.backend.heads.subscribe_new_heads();
         let sink = pending.accept().await?;
@@ -279,11 +294,5 @@ impl AetherApiServer for AetherRpc {
         let sink = pending.accept().await?;
         forward_heads(sink, heads).await;
         Ok(())
-    }
-}
-
-impl From<ParamError> for jsonrpsee::types::ErrorObjectOwned {
-    fn from(error: ParamError) -> Self {
-        RpcError::from(error).into()
     }
 }

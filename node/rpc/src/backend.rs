@@ -6,11 +6,16 @@
 //! implements [`TxSubmitter`]; the block producer / consensus publishes into
 //! [`HeadBroadcast`]. The methods are synchronous (storage reads block);
 //! the server calls them on Tokio's blocking pool.
+//!
+//! The values the traits return ([`ChainStatus`], [`TxLocation`], ...) are
+//! defined in `aether-rpc-types` (module `chain`) and re-exported here.
 
 use aether_mempool::MempoolError;
+pub use aether_rpc_types::chain::{
+    AddressBalance, AddressUtxos, ChainStatus, PoolStatus, StateProof, TxLocation,
+};
 use aether_types::{
-    Address, Block, BlockHash, BlockHeader, ChainId, Digest, OutPoint, Receipt, Transaction, TxId,
-    TxOutput, Value,
+    Address, Block, BlockHash, BlockHeader, OutPoint, Receipt, Transaction, TxId, TxParams,
 };
 use std::sync::Arc;
 use tokio::sync::broadcast;
@@ -32,74 +37,6 @@ impl BackendError {
             message: message.into(),
         }
     }
-}
-
-/// The chain's tip and finality.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ChainStatus {
-    /// The chain id.
-    pub chain_id: ChainId,
-    /// Height of the latest committed block.
-    pub height: u64,
-    /// Hash of the latest committed block.
-    pub head_hash: BlockHash,
-    /// State root after the latest committed block.
-    pub state_root: Digest,
-    /// Height of the latest finalized block (≤ `height`).
-    pub finalized_height: u64,
-    /// Hash of the latest finalized block.
-    pub finalized_hash: BlockHash,
-}
-
-/// Where an included transaction is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TxLocation {
-    /// Hash of the including block.
-    pub block_hash: BlockHash,
-    /// Height of the including block.
-    pub height: u64,
-    /// Position in the block.
-    pub index: u32,
-}
-
-/// Unspent outputs of an address at one height.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AddressUtxos {
-    /// Height the set was read at.
-    pub height: u64,
-    /// Outputs, in ascending out-point order, at most the requested limit.
-    pub utxos: Vec<(OutPoint, TxOutput)>,
-    /// Whether more outputs exist beyond the limit.
-    pub truncated: bool,
-}
-
-/// Everything an address holds at one height.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AddressBalance {
-    /// Height the balance was read at.
-    pub height: u64,
-    /// Sum of the values of its unspent outputs.
-    pub value: Value,
-    /// Number of unspent outputs.
-    pub utxo_count: u64,
-}
-
-/// A proof that an out-point is (or is not) in the UTxO set committed to
-/// by `state_root`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StateProof {
-    /// Height of the state.
-    pub height: u64,
-    /// The state root the proof verifies against.
-    pub state_root: Digest,
-    /// The out-point asked about.
-    pub out_point: OutPoint,
-    /// The unspent output, or `None` for an exclusion proof.
-    pub output: Option<TxOutput>,
-    /// Name of the proof format (defined by the state tree's implementation).
-    pub scheme: String,
-    /// The proof in that format.
-    pub proof: Vec<u8>,
 }
 
 /// Read access to the committed chain.
@@ -124,15 +61,9 @@ pub trait ChainReader: Send + Sync + 'static {
     fn balance(&self, address: &Address) -> Result<AddressBalance, BackendError>;
     /// An inclusion or exclusion proof for `out_point` at the latest state.
     fn state_proof(&self, out_point: &OutPoint) -> Result<StateProof, BackendError>;
-}
-
-/// Size of the pool.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct PoolStatus {
-    /// Pooled transactions.
-    pub txs: u64,
-    /// Their encoded bytes.
-    pub bytes: u64,
+    /// The chain parameters a client needs to build a valid transaction
+    /// (chain id, fee schedule, output minimum, size and fuel limits).
+    fn tx_params(&self) -> Result<TxParams, BackendError>;
 }
 
 /// Where submitted transactions go (the mempool).

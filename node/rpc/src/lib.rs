@@ -17,8 +17,8 @@
 //! |---|---|
 //! | [`backend`] | the traits the node implements, [`RpcBackend`], [`HeadBroadcast`] |
 //! | [`api`] | the method definitions ([`api::AetherApiServer`]) and their implementation |
-//! | [`dto`] | JSON shapes of results (serde + JSON Schema) |
-//! | [`params`] | parsing of hex, addresses, out-points, block tags |
+//! | [`dto`] | JSON shapes of results (serde + JSON Schema), from `aether-rpc-types` |
+//! | [`params`] | parsing of hex, addresses, out-points, block tags, from `aether-rpc-types` |
 //! | `error` | [`RpcError`] and the stable [`codes`] |
 //! | [`openrpc`] | the `rpc.discover` document, generated from the same types |
 //! | [`server`] | [`RpcServer::start`], [`RpcConfig`] limits, [`RpcServerHandle`] |
@@ -43,14 +43,25 @@
 
 pub mod api;
 pub mod backend;
-pub mod dto;
 mod error;
 pub mod openrpc;
-pub mod params;
 pub mod server;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+/// The JSON shapes of results (re-exported from `aether-rpc-types`, which
+/// clients use without compiling this server).
+pub mod dto {
+    pub use aether_rpc_types::dto::*;
+}
+
+/// Parsing of the text forms of parameters (re-exported from
+/// `aether-rpc-types`).
+pub mod params {
+    pub use aether_rpc_types::params::*;
+}
+
+pub use aether_rpc_types::methods;
 pub use backend::{
     AddressBalance, AddressUtxos, BackendError, ChainReader, ChainStatus, HeadBroadcast,
     PoolStatus, RpcBackend, StateProof, TxLocation, TxSubmitter,

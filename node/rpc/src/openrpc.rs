@@ -6,10 +6,10 @@
 //! from the implementation. Following the OpenRPC specification,
 //! `rpc.discover` itself is not listed.
 
-use crate::api::{FINALIZED_HEAD_NOTIFICATION, NEW_HEAD_NOTIFICATION};
 use crate::dto::*;
 use crate::error::codes;
 use crate::params::{BlockParam, OutPointParam};
+use aether_rpc_types::methods::{self as m, FINALIZED_HEAD_NOTIFICATION, NEW_HEAD_NOTIFICATION};
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, SchemaGenerator};
 use serde_json::{Value, json};
@@ -107,7 +107,7 @@ const READ_ERRORS: &[(i32, &str)] = &[
 
 const METHODS: &[Method] = &[
     Method {
-        name: "aether_sendTransaction",
+        name: m::SEND_TRANSACTION,
         summary: "Submit the hex of a transaction's canonical encoding to the mempool; returns its id.",
         params: &[Param {
             name: "tx",
@@ -121,7 +121,7 @@ const METHODS: &[Method] = &[
         notification: None,
     },
     Method {
-        name: "aether_getTransaction",
+        name: m::GET_TRANSACTION,
         summary: "A transaction by id, pending or included; null if unknown.",
         params: &[TX_ID],
         result_name: "transaction",
@@ -130,7 +130,7 @@ const METHODS: &[Method] = &[
         notification: None,
     },
     Method {
-        name: "aether_getReceipt",
+        name: m::GET_RECEIPT,
         summary: "The receipt of an included transaction; null if not included.",
         params: &[TX_ID],
         result_name: "receipt",
@@ -139,7 +139,7 @@ const METHODS: &[Method] = &[
         notification: None,
     },
     Method {
-        name: "aether_getBlockByNumber",
+        name: m::GET_BLOCK_BY_NUMBER,
         summary: "A block by height, \"latest\", \"finalized\" or \"earliest\"; null above the tip.",
         params: &[
             Param {
@@ -156,7 +156,7 @@ const METHODS: &[Method] = &[
         notification: None,
     },
     Method {
-        name: "aether_getBlockByHash",
+        name: m::GET_BLOCK_BY_HASH,
         summary: "A block by hash; null if unknown.",
         params: &[
             Param {
@@ -173,7 +173,7 @@ const METHODS: &[Method] = &[
         notification: None,
     },
     Method {
-        name: "aether_getUtxos",
+        name: m::GET_UTXOS,
         summary: "Unspent outputs of an address, in out-point order.",
         params: &[
             ADDRESS,
@@ -190,7 +190,7 @@ const METHODS: &[Method] = &[
         notification: None,
     },
     Method {
-        name: "aether_getBalance",
+        name: m::GET_BALANCE,
         summary: "AIC and assets held by an address.",
         params: &[ADDRESS],
         result_name: "balance",
@@ -199,7 +199,7 @@ const METHODS: &[Method] = &[
         notification: None,
     },
     Method {
-        name: "aether_getStateProof",
+        name: m::GET_STATE_PROOF,
         summary: "Inclusion or exclusion proof of an out-point against the latest state root.",
         params: &[Param {
             name: "outPoint",
@@ -213,7 +213,7 @@ const METHODS: &[Method] = &[
         notification: None,
     },
     Method {
-        name: "aether_status",
+        name: m::STATUS,
         summary: "Chain id, height, finalized height, state root, node version, mempool size.",
         params: &[],
         result_name: "status",
@@ -222,7 +222,16 @@ const METHODS: &[Method] = &[
         notification: None,
     },
     Method {
-        name: "aether_subscribeNewHeads",
+        name: m::GET_PARAMS,
+        summary: "Chain id, fee schedule, minimum output coin, size and fuel limits: what a client needs to build a valid transaction.",
+        params: &[],
+        result_name: "params",
+        result: schema::<ParamsDto>,
+        errors: &[(codes::BACKEND_UNAVAILABLE, "storage failure")],
+        notification: None,
+    },
+    Method {
+        name: m::SUBSCRIBE_NEW_HEADS,
         summary: "Subscribe (WebSocket) to headers of newly committed blocks.",
         params: &[],
         result_name: "subscription",
@@ -234,7 +243,7 @@ const METHODS: &[Method] = &[
         notification: Some((NEW_HEAD_NOTIFICATION, schema::<HeaderDto>)),
     },
     Method {
-        name: "aether_unsubscribeNewHeads",
+        name: m::UNSUBSCRIBE_NEW_HEADS,
         summary: "Cancel a new-heads subscription.",
         params: &[SUBSCRIPTION],
         result_name: "unsubscribed",
@@ -243,7 +252,7 @@ const METHODS: &[Method] = &[
         notification: None,
     },
     Method {
-        name: "aether_subscribeFinalizedHeads",
+        name: m::SUBSCRIBE_FINALIZED_HEADS,
         summary: "Subscribe (WebSocket) to headers of newly finalized blocks.",
         params: &[],
         result_name: "subscription",
@@ -255,7 +264,7 @@ const METHODS: &[Method] = &[
         notification: Some((FINALIZED_HEAD_NOTIFICATION, schema::<HeaderDto>)),
     },
     Method {
-        name: "aether_unsubscribeFinalizedHeads",
+        name: m::UNSUBSCRIBE_FINALIZED_HEADS,
         summary: "Cancel a finalized-heads subscription.",
         params: &[SUBSCRIPTION],
         result_name: "unsubscribed",

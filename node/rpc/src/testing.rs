@@ -1,30 +1,33 @@
 //! An in-memory chain implementing [`ChainReader`] and [`TxSubmitter`]
 //! (feature `testing`): submitted transactions go through the real
 //! mempool and ledger, blocks are produced on demand, heads are published.
-//! Also transaction builders for dev accounts and the proof format of the
-//! in-memory state ([`SortedMerkleProof`]).
+//! Also transaction builders for dev accounts (over `aether-client`'s
+//! builder).
+//!
+//! The state root is the node's: the Jellyfish Merkle tree of
+//! `aether-storage` kept in memory ([`MemoryStateTree`]), so headers carry
+//! the roots a node would compute for the same UTxO set, and state proofs
+//! are real `aether-storage` proofs ([`PROOF_SCHEME`]) that a light client
+//! (`aether query proof`) verifies.
 //!
 //! Finality: block `h` is finalized when block `h + finality_depth` is
 //! produced (depth 0: immediately), so tests see the two head streams
 //! differ.
 
 use crate::backend::*;
+use aether_client::{TxBuilder, sign_with_exact_fee};
 use aether_crypto::derive::{DEV_SEED, dev_keypair};
 use aether_crypto::ed25519::Keypair;
-use aether_ledger::{
-    BlockContext, ExecutionMode, Ledger, MemoryUtxoSet, ProtocolParams, utxo_leaf,
-};
+use aether_ledger::{BlockContext, ExecutionMode, Ledger, MemoryUtxoSet, ProtocolParams};
 use aether_mempool::{Mempool, MempoolConfig, MempoolError, check_stateless};
+use aether_storage::MemoryStateTree;
+pub use aether_storage::PROOF_SCHEME;
 use aether_types::*;
-use borsh::{BorshDeserialize, BorshSerialize};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Id of the pseudo-transaction whose outputs form the dev genesis.
 pub const GENESIS_TX: TxId = TxId([0xee; 32]);
-
-/// Name of the [`SortedMerkleProof`] format.
-pub const MEMORY_PROOF_SCHEME: &str = "aether-sorted-merkle-v1";
 
 /// Settings of a [`MemoryChain`].
 #[derive(Clone, Copy, Debug)]
@@ -57,7 +60,10 @@ impl Default for MemoryChainConfig {
 }
 
 struct ChainState {
+    /// The ledger's view (what transactions are validated against).
     utxos: MemoryUtxoSet,
+    /// The same set in the node's state tree (roots and proofs).
+    tree: MemoryStateTree,
     pool: Mempool,
     blocks: Vec<Arc<Block>>,
     by_hash: HashMap<BlockHash, u64>,
@@ -85,6 +91,11 @@ pub fn dev_address(i: u32) -> Address {
     Address::Key(dev_key(i).key_hash())
 }
 
+/// The timestamp of block `height`: 500 ms per block from the epoch.
+fn block_time_ms(height: u64) -> u64 {
+    height.saturating_mul(500)
+}
+
 /// The genesis output of dev account `i`.
 pub fn genesis_out_point(i: u32) -> OutPoint {
     OutPoint::new(GENESIS_TX, i)
@@ -102,6 +113,11 @@ impl MemoryChain {
                 TxOutput::coin(dev_address(i), config.coin_per_account),
             );
         }
+        // Version 0 of the tree holds the genesis outputs, as in the node.
+        let mut tree = MemoryStateTree::new();
+        let genesis_root = tree
+            .apply([], utxos.iter())
+            .expect("the in-memory state tree accepts the genesis");
         let proposer = dev_keypair(b"aether memory chain proposer", 0);
         let genesis = Block {
             header: BlockHeader {
@@ -112,7 +128,7 @@ impl MemoryChain {
                 parent_hash: BlockHash::default(),
                 tx_root: merkle_root(&[]),
                 receipts_root: merkle_root(&[]),
-                state_root: utxos.state_root(),
+                state_root: genesis_root,
                 data_root: Digest::default(),
                 consensus: ConsensusFields::SingleValidator {
                     proposer: proposer.public_key(),
@@ -123,6 +139,7 @@ impl MemoryChain {
         let genesis = Arc::new(genesis);
         let state = ChainState {
             utxos,
+            tree,
             pool: Mempool::new(config.mempool),
             by_hash: HashMap::from([(genesis.hash(), 0)]),
             blocks: vec![genesis],
@@ -169,9 +186,9 @@ impl MemoryChain {
         self.lock().utxos.get(out_point).cloned()
     }
 
-    /// The current state root.
+    /// The current state root (the Jellyfish root, as in the node).
     pub fn state_root(&self) -> Digest {
-        self.lock().utxos.state_root()
+        self.lock().tree.root()
     }
 
     /// Number of pooled transactions.
@@ -185,7 +202,13 @@ impl MemoryChain {
         let (block, finalized) = {
             let mut s = self.lock();
             let height = s.blocks.len() as u64;
-            let ctx = BlockContext { height };
+            let parent = s.blocks.last().map(|b| b.hash()).unwrap_or_default();
+            let timestamp_ms = block_time_ms(height);
+            let ctx = BlockContext {
+                height,
+                timestamp_ms,
+                parent_hash: parent,
+            };
             let mut txs: Vec<Transaction> = s
                 .pool
                 .select_for_block(self.config.max_block_txs, self.config.max_block_bytes)
@@ -213,17 +236,21 @@ impl MemoryChain {
                     .collect();
             };
             s.utxos.apply(&outcome.diff);
-            let parent = s.blocks.last().map(|b| b.hash()).unwrap_or_default();
+            let diff = &outcome.diff;
+            let state_root = s
+                .tree
+                .apply_with_objects(&diff.spent, &diff.created, &diff.objects)
+                .expect("the in-memory state tree accepts a block");
             let mut block = Block {
                 header: BlockHeader {
                     version: HEADER_VERSION,
                     chain_id: self.ledger.params().chain_id,
                     height,
-                    timestamp_ms: height.saturating_mul(500),
+                    timestamp_ms,
                     parent_hash: parent,
                     tx_root: Digest::default(),
                     receipts_root: outcome.receipts_root(),
-                    state_root: s.utxos.state_root(),
+                    state_root,
                     data_root: Digest::default(),
                     consensus: ConsensusFields::SingleValidator {
                         proposer: self.proposer.public_key(),
@@ -373,18 +400,22 @@ impl ChainReader for MemoryChain {
 
     fn state_proof(&self, out_point: &OutPoint) -> Result<StateProof, BackendError> {
         let s = self.lock();
-        let mut entries: Vec<(OutPoint, TxOutput)> =
-            s.utxos.iter().map(|(op, o)| (*op, o.clone())).collect();
-        entries.sort_by_key(|(op, _)| *op);
-        let (output, proof) = SortedMerkleProof::prove(&entries, out_point);
+        let proof = s
+            .tree
+            .prove(out_point)
+            .map_err(|e| BackendError::new(format!("state proof: {e}")))?;
         Ok(StateProof {
             height: (s.blocks.len() as u64).saturating_sub(1),
-            state_root: s.utxos.state_root(),
+            state_root: s.tree.root(),
             out_point: *out_point,
-            output,
-            scheme: MEMORY_PROOF_SCHEME.to_string(),
-            proof: encode(&proof),
+            output: proof.output().cloned(),
+            scheme: PROOF_SCHEME.to_string(),
+            proof: proof.encode(),
         })
+    }
+
+    fn tx_params(&self) -> Result<TxParams, BackendError> {
+        Ok(self.ledger.params().tx_params())
     }
 }
 
@@ -393,11 +424,17 @@ impl TxSubmitter for MemoryChain {
         // Stateless checks (decoding, signatures) outside the lock.
         let checked = check_stateless(self.ledger.params(), tx_bytes)?;
         let mut s = self.lock();
-        let next_height = s.blocks.len() as u64;
+        // Admission checks against the next block as it will be produced.
+        let height = s.blocks.len() as u64;
+        let ctx = BlockContext {
+            height,
+            timestamp_ms: block_time_ms(height),
+            parent_hash: s.blocks.last().map(|b| b.hash()).unwrap_or_default(),
+        };
         let state = &mut *s;
         state
             .pool
-            .insert(&self.ledger, &state.utxos, next_height, checked)
+            .insert(&self.ledger, &state.utxos, ctx, checked)
             .map(|a| a.id)
     }
 
@@ -414,194 +451,32 @@ impl TxSubmitter for MemoryChain {
     }
 }
 
-/// One leaf of the sorted UTxO tree with its authentication path.
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
-pub struct ProvenLeaf {
-    /// Position among the leaves (ascending out-point order).
-    pub index: u64,
-    /// The leaf's out-point.
-    pub out_point: OutPoint,
-    /// The leaf's output.
-    pub output: TxOutput,
-    /// Sibling hashes from the leaf up (levels where the node is promoted
-    /// unpaired have none).
-    pub siblings: Vec<Digest>,
-}
-
-/// The proof format of the in-memory state root
-/// (`MemoryUtxoSet::state_root`: binary Merkle tree over
-/// `utxo_leaf(out_point, output)` in ascending out-point order, odd nodes
-/// promoted). Borsh-encoded in [`StateProof::proof`].
-///
-/// - Inclusion: one leaf, the out-point itself.
-/// - Exclusion: the adjacent leaves around where the out-point would be
-///   (one at either end, none for an empty set), whose consecutive indices
-///   prove nothing lies between them.
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
-pub struct SortedMerkleProof {
-    /// Number of leaves in the tree.
-    pub leaf_count: u64,
-    /// The proven leaves, in ascending order.
-    pub leaves: Vec<ProvenLeaf>,
-}
-
-fn node(left: &Digest, right: &Digest) -> Digest {
-    tagged_hash(tag::MERKLE_NODE, &[&left.0, &right.0])
-}
-
-fn auth_path(leaves: &[Digest], mut index: usize) -> Vec<Digest> {
-    let mut level = leaves.to_vec();
-    let mut siblings = Vec::new();
-    while level.len() > 1 {
-        if index % 2 == 1 {
-            siblings.push(level[index - 1]);
-        } else if index + 1 < level.len() {
-            siblings.push(level[index + 1]);
-        }
-        level = level
-            .chunks(2)
-            .map(|pair| match pair {
-                [l, r] => node(l, r),
-                [odd] => *odd,
-                _ => unreachable!("chunks(2) yields one or two"),
-            })
-            .collect();
-        index /= 2;
-    }
-    siblings
-}
-
-fn root_from_path(leaf: Digest, index: u64, count: u64, siblings: &[Digest]) -> Option<Digest> {
-    if index >= count {
-        return None;
-    }
-    let (mut acc, mut index, mut len) = (leaf, index, count);
-    let mut siblings = siblings.iter();
-    while len > 1 {
-        if index % 2 == 1 {
-            acc = node(siblings.next()?, &acc);
-        } else if index + 1 < len {
-            acc = node(&acc, siblings.next()?);
-        }
-        index /= 2;
-        len = len.div_ceil(2);
-    }
-    siblings.next().is_none().then_some(acc)
-}
-
-impl SortedMerkleProof {
-    /// Proves `target` against `entries` (sorted by out-point): returns
-    /// its output if present, and the proof.
-    pub fn prove(entries: &[(OutPoint, TxOutput)], target: &OutPoint) -> (Option<TxOutput>, Self) {
-        let leaves: Vec<Digest> = entries.iter().map(|(op, o)| utxo_leaf(op, o)).collect();
-        let proven = |i: usize| ProvenLeaf {
-            index: i as u64,
-            out_point: entries[i].0,
-            output: entries[i].1.clone(),
-            siblings: auth_path(&leaves, i),
-        };
-        let (output, indices): (Option<TxOutput>, Vec<usize>) =
-            match entries.binary_search_by_key(target, |(op, _)| *op) {
-                Ok(i) => (Some(entries[i].1.clone()), vec![i]),
-                Err(i) => (
-                    None,
-                    [i.checked_sub(1), (i < entries.len()).then_some(i)]
-                        .into_iter()
-                        .flatten()
-                        .collect(),
-                ),
-            };
-        let proof = SortedMerkleProof {
-            leaf_count: entries.len() as u64,
-            leaves: indices.into_iter().map(proven).collect(),
-        };
-        (output, proof)
-    }
-
-    /// Whether the proof shows that `target` holds `claimed` (`Some`) or
-    /// is absent (`None`) in the set with root `root`.
-    pub fn verify(&self, root: &Digest, target: &OutPoint, claimed: Option<&TxOutput>) -> bool {
-        for leaf in &self.leaves {
-            let digest = utxo_leaf(&leaf.out_point, &leaf.output);
-            if root_from_path(digest, leaf.index, self.leaf_count, &leaf.siblings) != Some(*root) {
-                return false;
-            }
-        }
-        match (claimed, self.leaves.as_slice()) {
-            (Some(output), [leaf]) => leaf.out_point == *target && leaf.output == *output,
-            (Some(_), _) => false,
-            (None, []) => self.leaf_count == 0 && *root == merkle_root(&[]),
-            (None, [only]) => {
-                (only.index == 0 && *target < only.out_point)
-                    || (only.index + 1 == self.leaf_count && only.out_point < *target)
-            }
-            (None, [left, right]) => {
-                left.index.checked_add(1) == Some(right.index)
-                    && left.out_point < *target
-                    && *target < right.out_point
-            }
-            (None, _) => false,
-        }
-    }
-}
-
-/// Writes the minimum fee plus `extra_fee` into `body` and signs it with
-/// `signers`; `adjust(body, fee)` sets fee-dependent amounts (change,
-/// collateral return) without changing the encoded size.
+/// Writes the exact minimum fee plus `extra_fee` into `body` and signs it
+/// with `signers` (`aether_client::sign_with_exact_fee`); `adjust(body,
+/// fee)` sets fee-dependent amounts (change, collateral return) without
+/// changing the encoded size. Nothing is balanced: tests build refused
+/// transactions with it.
 pub fn finish_transaction(
     params: &ProtocolParams,
-    mut body: TxBody,
+    body: TxBody,
     signers: &[&Keypair],
     scripts: Vec<Script>,
     extra_fee: u128,
     adjust: impl Fn(&mut TxBody, u128),
 ) -> Transaction {
-    let mut witnesses = TxWitnesses {
-        vkeys: vec![],
-        scripts,
-    };
-    for k in signers {
-        witnesses.insert_vkey(VKeyWitness {
-            public_key: k.public_key(),
-            signature: Signature([0; 64]),
-        });
-    }
-    adjust(&mut body, 0);
-    let fee = params
-        .fees
-        .min_fee_for(&Transaction {
-            body: body.clone(),
-            witnesses: witnesses.clone(),
-        })
-        .expect("dev fee schedule does not overflow")
-        .saturating_add(extra_fee);
-    body.fee = fee;
-    adjust(&mut body, fee);
-    for k in signers {
-        witnesses.insert_vkey(k.sign_tx(&body));
-    }
-    Transaction { body, witnesses }
+    sign_with_exact_fee(&params.fees, body, signers, scripts, extra_fee, adjust)
+        .expect("the dev fee schedule does not overflow")
 }
 
 /// An empty body for the dev chain.
 pub fn empty_body(params: &ProtocolParams) -> TxBody {
-    TxBody {
-        chain_id: params.chain_id,
-        inputs: BTreeSet::new(),
-        reference_inputs: BTreeSet::new(),
-        collateral: BTreeSet::new(),
-        collateral_return: None,
-        outputs: vec![],
-        fee: 0,
-        validity: ValidityInterval::default(),
-        mint: BTreeMap::new(),
-        spend_redeemers: BTreeMap::new(),
-        required_signers: BTreeSet::new(),
-    }
+    aether_client::empty_body(params.chain_id)
 }
 
 /// Spends `input` (holding `held`, owned by `from`): `amount` to `to` as
-/// output 0, the rest minus the fee back to `from` as output 1.
+/// output 0, the rest minus the exact fee back to `from` as output 1
+/// (built by `aether_client::TxBuilder`; panics if `held` does not cover
+/// `amount`, the fee and a change output).
 pub fn transfer(
     params: &ProtocolParams,
     from: &Keypair,
@@ -610,20 +485,20 @@ pub fn transfer(
     to: Address,
     amount: u128,
 ) -> Transaction {
-    let mut body = empty_body(params);
-    body.inputs.insert(input);
-    body.outputs.push(TxOutput::coin(to, amount));
-    body.outputs
-        .push(TxOutput::coin(Address::Key(from.key_hash()), 0));
-    finish_transaction(params, body, &[from], vec![], 0, |b, fee| {
-        b.outputs[1].value.coin = held.saturating_sub(amount).saturating_sub(fee);
-    })
+    let owner = Address::Key(from.key_hash());
+    TxBuilder::new(&params.tx_params())
+        .input(input, &TxOutput::coin(owner, held))
+        .pay(to, amount)
+        .change_to(owner)
+        .signer(from)
+        .build()
+        .expect("a dev transfer balances")
 }
 
 /// Spends the script-locked `locked` (holding `held`) with witness script
 /// `script` and a one-byte redeemer, sending everything minus the fee to
 /// `payer`; `collateral` (holding `collateral_held`, owned by `payer`)
-/// balances the fee exactly.
+/// balances the fee exactly, its return going back to `payer`.
 pub fn script_spend(
     params: &ProtocolParams,
     script: &Script,
@@ -633,97 +508,83 @@ pub fn script_spend(
     collateral: OutPoint,
     collateral_held: u128,
 ) -> Transaction {
-    let mut body = empty_body(params);
-    body.inputs.insert(locked);
-    body.spend_redeemers.insert(
-        locked,
-        Redeemer {
-            data: RedeemerData::new(vec![1]).expect("one byte fits"),
-            fuel: 100_000,
-        },
-    );
-    body.collateral.insert(collateral);
     let payer_address = Address::Key(payer.key_hash());
-    body.outputs.push(TxOutput::coin(payer_address, 0));
-    body.collateral_return = Some(TxOutput::coin(payer_address, 0));
-    finish_transaction(params, body, &[payer], vec![script.clone()], 0, |b, fee| {
-        b.outputs[0].value.coin = held.saturating_sub(fee);
-        if let Some(ret) = b.collateral_return.as_mut() {
-            ret.value.coin = collateral_held.saturating_sub(fee);
-        }
-    })
+    TxBuilder::new(&params.tx_params())
+        .script_input(
+            locked,
+            &TxOutput::coin(Address::Script(script.hash()), held),
+            Redeemer {
+                data: RedeemerData::new(vec![1]).expect("one byte fits"),
+                fuel: 100_000,
+            },
+        )
+        .collateral(collateral, &TxOutput::coin(payer_address, collateral_held))
+        .collateral_return_to(payer_address)
+        .change_to(payer_address)
+        .witness_script(script.clone())
+        .signer(payer)
+        .build()
+        .expect("a dev script spend balances")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aether_storage::verify_proof;
 
-    fn entries(n: u8) -> Vec<(OutPoint, TxOutput)> {
-        (0..n)
+    #[test]
+    fn roots_and_proofs_are_the_node_state_tree() {
+        let chain = MemoryChain::new(MemoryChainConfig {
+            accounts: 3,
+            finality_depth: 0,
+            ..MemoryChainConfig::default()
+        });
+        let p = ProtocolParams::dev();
+        // The root of the genesis set, computed from scratch.
+        let genesis: Vec<(OutPoint, TxOutput)> = (0..3)
             .map(|i| {
                 (
-                    OutPoint::new(TxId([i * 2 + 2; 32]), 0),
-                    TxOutput::coin(dev_address(0), u128::from(i) + 1_000),
+                    genesis_out_point(i),
+                    chain.utxo(&genesis_out_point(i)).unwrap(),
                 )
             })
-            .collect()
-    }
+            .collect();
+        let mut fresh = MemoryStateTree::new();
+        let root = fresh
+            .apply([], genesis.iter().map(|(op, o)| (op, o)))
+            .unwrap();
+        assert_eq!(chain.state_root(), root);
+        assert_ne!(root, aether_storage::empty_root());
 
-    #[test]
-    fn proofs_verify_against_the_memory_root_for_every_size() {
-        for n in 0..9u8 {
-            let e = entries(n);
-            let mut set = MemoryUtxoSet::new();
-            for (op, o) in &e {
-                set.insert(*op, o.clone());
-            }
-            let root = set.state_root();
-            // Present out-points.
-            for (op, o) in &e {
-                let (out, proof) = SortedMerkleProof::prove(&e, op);
-                assert_eq!(out.as_ref(), Some(o));
-                assert!(proof.verify(&root, op, Some(o)), "n={n}");
-                assert!(!proof.verify(&root, op, None));
-                let mut other = o.clone();
-                other.value.coin += 1;
-                assert!(!proof.verify(&root, op, Some(&other)));
-                let decoded = SortedMerkleProof::try_from_slice(&encode(&proof)).unwrap();
-                assert_eq!(decoded, proof);
-            }
-            // Absent out-points: before, between and after the leaves.
-            for b in [1u8, 3, 5, 99] {
-                let absent = OutPoint::new(TxId([b; 32]), 0);
-                let (out, proof) = SortedMerkleProof::prove(&e, &absent);
-                assert!(out.is_none());
-                assert!(proof.verify(&root, &absent, None), "n={n} b={b}");
-                // It proves absence only: claiming a value for it fails.
-                if let Some((_, o)) = e.first() {
-                    assert!(!proof.verify(&root, &absent, Some(o)));
-                }
-            }
-            // A proof never verifies against another root.
-            if let Some((op, o)) = e.first() {
-                let (_, proof) = SortedMerkleProof::prove(&e, op);
-                assert!(!proof.verify(&Digest([9; 32]), op, Some(o)));
-            }
-        }
-    }
+        let coin = MemoryChainConfig::default().coin_per_account;
+        let tx = transfer(
+            &p,
+            &dev_key(0),
+            genesis_out_point(0),
+            coin,
+            dev_address(1),
+            5_000,
+        );
+        chain.submit(&tx.encode()).unwrap();
+        let block = chain.produce_block();
+        assert_eq!(block.header.state_root, chain.state_root());
+        assert_eq!(chain.status().unwrap().state_root, chain.state_root());
 
-    #[test]
-    fn exclusion_cannot_skip_a_leaf() {
-        let e = entries(5);
-        let mut set = MemoryUtxoSet::new();
-        for (op, o) in &e {
-            set.insert(*op, o.clone());
+        // Inclusion of the new output, exclusion of the spent one: both
+        // verify with the node's verifier against the header's root.
+        for (op, expected) in [
+            (OutPoint::new(tx.id(), 0), Some(tx.body.outputs[0].clone())),
+            (genesis_out_point(0), None),
+        ] {
+            let proof = chain.state_proof(&op).unwrap();
+            assert_eq!(proof.scheme, PROOF_SCHEME);
+            assert_eq!(proof.state_root, block.header.state_root);
+            assert_eq!(proof.output, expected);
+            let decoded = aether_storage::StateProof::decode(&proof.proof).unwrap();
+            let proven = verify_proof(&block.header.state_root, &op, &decoded).unwrap();
+            assert_eq!(proven.cloned(), expected);
+            // Not against another root (the genesis one).
+            assert!(verify_proof(&root, &op, &decoded).is_err());
         }
-        let root = set.state_root();
-        // Claim that leaf 2 is absent using leaves 1 and 3 (not adjacent).
-        let (_, p1) = SortedMerkleProof::prove(&e, &e[1].0);
-        let (_, p3) = SortedMerkleProof::prove(&e, &e[3].0);
-        let forged = SortedMerkleProof {
-            leaf_count: 5,
-            leaves: vec![p1.leaves[0].clone(), p3.leaves[0].clone()],
-        };
-        assert!(!forged.verify(&root, &e[2].0, None));
     }
 }

@@ -622,6 +622,9 @@ impl aether_rpc::ChainReader for BrokenStorage {
     ) -> Result<aether_rpc::StateProof, aether_rpc::BackendError> {
         Err(aether_rpc::BackendError::new("disk on fire"))
     }
+    fn tx_params(&self) -> Result<TxParams, aether_rpc::BackendError> {
+        Err(aether_rpc::BackendError::new("disk on fire"))
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -643,6 +646,7 @@ async fn storage_failures_report_backend_unavailable() {
             "aether_getStateProof",
             rpc_params![genesis_out_point(0).to_string()],
         ),
+        ("aether_getParams", rpc_params![]),
     ] {
         let err = call(&http, method, params).await.unwrap_err();
         assert_eq!(err.code(), codes::BACKEND_UNAVAILABLE, "{method}");

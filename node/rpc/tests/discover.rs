@@ -63,6 +63,7 @@ async fn discover_matches_registered_methods() {
         "aether_getUtxos",
         "aether_getBalance",
         "aether_getStateProof",
+        "aether_getParams",
         "aether_status",
         "aether_subscribeNewHeads",
         "aether_unsubscribeNewHeads",
@@ -94,6 +95,22 @@ async fn discover_matches_registered_methods() {
     for field in ["height", "finalizedHeight", "stateRoot", "version"] {
         assert!(status.contains_key(field), "StatusDto lacks {field}");
     }
+}
+
+#[test]
+fn the_shared_method_names_are_the_registered_methods() {
+    // Clients call through `aether_rpc_types::methods`; the server must
+    // register exactly those names.
+    let chain = MemoryChain::new(MemoryChainConfig::default());
+    let registered: BTreeSet<String> = aether_rpc::rpc_module(chain.backend(), test_config())
+        .method_names()
+        .map(str::to_string)
+        .collect();
+    let shared: BTreeSet<String> = aether_rpc::methods::ALL
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(registered, shared);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,7 +7,6 @@ mod common;
 use aether_rpc::testing::*;
 use aether_types::BASE_UNITS_PER_AIC as AIC;
 use aether_types::*;
-use borsh::BorshDeserialize;
 use common::*;
 use jsonrpsee::rpc_params;
 use serde_json::{Value, json};
@@ -20,15 +19,16 @@ fn coin() -> u128 {
     MemoryChainConfig::default().coin_per_account
 }
 
+/// Checks a state proof with the node's own verifier (`aether-storage`):
+/// the in-memory chain serves real Jellyfish proofs.
 fn verify_proof(proof: &Value, target: &OutPoint, output: Option<&TxOutput>) {
-    assert_eq!(proof["proof"]["scheme"], MEMORY_PROOF_SCHEME);
+    assert_eq!(proof["proof"]["scheme"], PROOF_SCHEME);
     let root = Digest::from_hex(proof["stateRoot"].as_str().unwrap()).unwrap();
     let bytes = hex::decode(proof["proof"]["data"].as_str().unwrap()).unwrap();
-    let decoded = SortedMerkleProof::try_from_slice(&bytes).unwrap();
-    assert!(
-        decoded.verify(&root, target, output),
-        "proof does not verify: {proof}"
-    );
+    let decoded = aether_storage::StateProof::decode(&bytes).unwrap();
+    let proven = aether_storage::verify_proof(&root, target, &decoded)
+        .unwrap_or_else(|e| panic!("proof does not verify ({e}): {proof}"));
+    assert_eq!(proven, output, "proof proves another output: {proof}");
     assert_eq!(proof["exists"], output.is_some());
 }
 
@@ -244,6 +244,29 @@ async fn transfer_end_to_end_over_http_and_ws() {
             .await
             .unwrap(),
         Value::Null
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn params_are_the_ledger_parameters_a_client_needs() {
+    let node = Node::start().await;
+    let p = params();
+    let got = call(&node.http(), "aether_getParams", rpc_params![])
+        .await
+        .unwrap();
+    assert_eq!(
+        got,
+        json!({
+            "chainId": p.chain_id.0,
+            "fees": {
+                "base": p.fees.base.to_string(),
+                "perByte": p.fees.per_byte.to_string(),
+                "perFuel": p.fees.per_fuel.to_string(),
+            },
+            "minOutputCoin": p.min_output_coin.to_string(),
+            "maxTxSize": p.max_tx_size,
+            "maxFuelPerTx": p.scripts.max_fuel_per_tx,
+        })
     );
 }
 

@@ -1,6 +1,7 @@
-//! The JSON shapes of results (serde + JSON Schema), built from the
-//! protocol types. `aether-types` stays serde-free: JSON lives only here,
-//! at the edge.
+//! The JSON shapes of results (serde, plus JSON Schema with the feature
+//! `schema`), built from the protocol types, and their decoding back into
+//! protocol types for clients (`parse*` methods). `aether-types` stays
+//! serde-free: JSON lives only here, at the edge.
 //!
 //! Conventions: field names are camelCase; hashes, ids, keys and byte
 //! strings are lowercase hex without `0x`; **amounts** (AIC base units,
@@ -8,19 +9,21 @@
 //! 128-bit and JSON numbers lose precision above 2^53; counters (heights,
 //! indices, sizes, fuel, timestamps) are JSON numbers (u64).
 
-use crate::backend::{
-    AddressBalance, AddressUtxos, ChainStatus, PoolStatus, StateProof, TxLocation,
+use crate::chain::{AddressBalance, AddressUtxos, ChainStatus, PoolStatus, StateProof, TxLocation};
+use crate::params::{
+    ParamError, format_address, parse_address, parse_amount, parse_hash32, parse_hex_bytes,
 };
-use crate::params::format_address;
 use aether_types::{
-    Block, BlockHeader, Canonical, ConsensusFields, MultiAsset, OutPoint, Receipt, Script,
-    ScriptFailure, ScriptPurpose, Transaction, TxOutput, TxStatus,
+    Address, AssetName, Block, BlockHash, BlockHeader, Canonical, ChainId, ConsensusFields, Digest,
+    FeeSchedule, MAX_ASSET_NAME_LEN, MultiAsset, OutPoint, PolicyId, Receipt, Script,
+    ScriptFailure, ScriptHash, ScriptPurpose, Transaction, TxId, TxOutput, TxParams, TxStatus,
+    Value,
 };
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Node status (`aether_status`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct StatusDto {
     /// Chain id.
@@ -42,8 +45,9 @@ pub struct StatusDto {
 }
 
 impl StatusDto {
-    /// Builds the status from the chain and pool.
-    pub fn new(chain: &ChainStatus, pool: PoolStatus) -> Self {
+    /// Builds the status from the chain and pool; `version` is the node
+    /// software's, `aether/<version>`.
+    pub fn new(chain: &ChainStatus, pool: PoolStatus, version: &str) -> Self {
         StatusDto {
             chain_id: chain.chain_id.0,
             height: chain.height,
@@ -51,7 +55,7 @@ impl StatusDto {
             state_root: chain.state_root.to_string(),
             finalized_height: chain.finalized_height,
             finalized_hash: chain.finalized_hash.to_string(),
-            version: crate::NODE_VERSION.to_string(),
+            version: version.to_string(),
             mempool: MempoolStatusDto {
                 txs: pool.txs,
                 bytes: pool.bytes,
@@ -61,7 +65,8 @@ impl StatusDto {
 }
 
 /// Mempool size.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MempoolStatusDto {
     /// Pooled transactions.
@@ -71,7 +76,8 @@ pub struct MempoolStatusDto {
 }
 
 /// Consensus fields of a header.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum ConsensusDto {
     /// A single-validator (development) chain.
@@ -80,10 +86,28 @@ pub enum ConsensusDto {
         /// ed25519 key of the proposer, hex.
         proposer: String,
     },
+    /// A block of the multi-validator chain (two-chain HotStuff).
+    #[serde(rename_all = "camelCase")]
+    HotStuff {
+        /// Epoch of the round.
+        epoch: u64,
+        /// Round in which the block was proposed.
+        round: u64,
+        /// Index of the proposer in the epoch's validator set.
+        proposer: u16,
+        /// Round of the parent's quorum certificate.
+        justify_round: u64,
+        /// The certified parent's hash.
+        justify_block: String,
+        /// Round given up by the timeout certificate carried, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timeout_round: Option<u64>,
+    },
 }
 
 /// A block header (also the item of head subscriptions).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct HeaderDto {
     /// Block hash.
@@ -127,13 +151,22 @@ impl From<&BlockHeader> for HeaderDto {
                 ConsensusFields::SingleValidator { proposer } => ConsensusDto::SingleValidator {
                     proposer: hex::encode(proposer.0),
                 },
+                ConsensusFields::HotStuff(f) => ConsensusDto::HotStuff {
+                    epoch: f.epoch.0,
+                    round: f.round.0,
+                    proposer: f.proposer.0,
+                    justify_round: f.justify.round.0,
+                    justify_block: f.justify.block.to_string(),
+                    timeout_round: f.timeout_cert.as_ref().map(|t| t.round.0),
+                },
             },
         }
     }
 }
 
 /// A block.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct BlockDto {
     /// The header.
@@ -181,7 +214,8 @@ impl BlockDto {
 }
 
 /// A reference to an output.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct OutPointDto {
     /// Creating transaction.
@@ -200,7 +234,8 @@ impl From<&OutPoint> for OutPointDto {
 }
 
 /// An amount of one user-defined asset.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AssetDto {
     /// Minting policy (script hash).
@@ -223,7 +258,8 @@ fn assets(multi: &MultiAsset) -> Vec<AssetDto> {
 }
 
 /// A transaction output.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct OutputDto {
     /// `key:<hex>` or `script:<hex>`.
@@ -253,7 +289,8 @@ impl From<&TxOutput> for OutputDto {
 }
 
 /// An unspent output.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct UtxoDto {
     /// Where it is.
@@ -263,7 +300,8 @@ pub struct UtxoDto {
 }
 
 /// A redeemer of a script-locked input.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SpendRedeemerDto {
     /// The input it unlocks.
@@ -275,7 +313,8 @@ pub struct SpendRedeemerDto {
 }
 
 /// Assets minted or burned under one policy.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MintDto {
     /// Policy id.
@@ -289,7 +328,8 @@ pub struct MintDto {
 }
 
 /// Validity interval (block heights).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ValidityDto {
     /// First valid height (inclusive).
@@ -299,7 +339,8 @@ pub struct ValidityDto {
 }
 
 /// Where a transaction is.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TxLocationDto {
     /// Including block.
@@ -321,7 +362,8 @@ impl From<&TxLocation> for TxLocationDto {
 }
 
 /// Inclusion state of a transaction.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum TxInclusion {
     /// In the mempool.
@@ -331,7 +373,8 @@ pub enum TxInclusion {
 }
 
 /// A transaction.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TransactionDto {
     /// Transaction id.
@@ -445,7 +488,8 @@ impl TransactionDto {
 }
 
 /// Why a script run happened.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum PurposeDto {
     /// Spending a script-locked output.
@@ -476,7 +520,8 @@ impl From<&ScriptPurpose> for PurposeDto {
 }
 
 /// How a script failed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ScriptFailureDto {
     /// `rejected`, `outOfFuel`, `trapped`, `invalidModule`, `floatsUsed`,
@@ -507,7 +552,8 @@ impl From<&ScriptFailure> for ScriptFailureDto {
 }
 
 /// Outcome of an included transaction.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum ReceiptStatusDto {
     /// All scripts accepted.
@@ -517,7 +563,8 @@ pub enum ReceiptStatusDto {
 }
 
 /// A receipt.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ReceiptDto {
     /// The transaction.
@@ -562,7 +609,8 @@ impl ReceiptDto {
 }
 
 /// Unspent outputs of an address.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct UtxosDto {
     /// The address asked about.
@@ -595,7 +643,8 @@ impl UtxosDto {
 }
 
 /// The balance of an address.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct BalanceDto {
     /// The address asked about.
@@ -624,7 +673,8 @@ impl BalanceDto {
 }
 
 /// A proof blob and its format.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ProofDto {
     /// Proof format name.
@@ -634,7 +684,8 @@ pub struct ProofDto {
 }
 
 /// An inclusion or exclusion proof for an out-point.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct StateProofDto {
     /// The out-point asked about.
@@ -665,5 +716,316 @@ impl From<&StateProof> for StateProofDto {
                 data: hex::encode(&p.proof),
             },
         }
+    }
+}
+
+/// The fee formula's parameters, base units as decimal strings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct FeeScheduleDto {
+    /// Fee of any transaction.
+    pub base: String,
+    /// Fee per byte of the encoded transaction.
+    pub per_byte: String,
+    /// Fee per unit of declared script fuel.
+    pub per_fuel: String,
+}
+
+/// The chain parameters a client needs to build a valid transaction
+/// (`aether_getParams`): `minFee = base + perByte × size + perFuel × fuel`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ParamsDto {
+    /// Chain id (every transaction body carries it).
+    pub chain_id: u32,
+    /// The fee formula.
+    pub fees: FeeScheduleDto,
+    /// Smallest AIC amount of an output or collateral return, base units,
+    /// decimal string.
+    pub min_output_coin: String,
+    /// Largest encoded transaction, in bytes.
+    pub max_tx_size: u64,
+    /// Largest total script fuel a transaction may declare.
+    pub max_fuel_per_tx: u64,
+}
+
+impl From<&TxParams> for ParamsDto {
+    fn from(p: &TxParams) -> Self {
+        ParamsDto {
+            chain_id: p.chain_id.0,
+            fees: FeeScheduleDto {
+                base: p.fees.base.to_string(),
+                per_byte: p.fees.per_byte.to_string(),
+                per_fuel: p.fees.per_fuel.to_string(),
+            },
+            min_output_coin: p.min_output_coin.to_string(),
+            max_tx_size: p.max_tx_size,
+            max_fuel_per_tx: p.max_fuel_per_tx,
+        }
+    }
+}
+
+impl ParamsDto {
+    /// The typed parameters.
+    pub fn parse(&self) -> Result<TxParams, ParamError> {
+        Ok(TxParams {
+            chain_id: ChainId(self.chain_id),
+            fees: FeeSchedule {
+                base: parse_amount("fees.base", &self.fees.base)?,
+                per_byte: parse_amount("fees.perByte", &self.fees.per_byte)?,
+                per_fuel: parse_amount("fees.perFuel", &self.fees.per_fuel)?,
+            },
+            min_output_coin: parse_amount("minOutputCoin", &self.min_output_coin)?,
+            max_tx_size: self.max_tx_size,
+            max_fuel_per_tx: self.max_fuel_per_tx,
+        })
+    }
+}
+
+// Decoding of result fields (what a client does with a result).
+
+impl OutPointDto {
+    /// The out-point.
+    pub fn parse(&self) -> Result<OutPoint, ParamError> {
+        Ok(OutPoint::new(
+            TxId(parse_hash32("out-point", &self.tx_id)?),
+            self.index,
+        ))
+    }
+}
+
+impl AssetDto {
+    /// `(policy, name, quantity)` of an asset held (unsigned quantity).
+    pub fn parse_held(&self) -> Result<(PolicyId, AssetName, u128), ParamError> {
+        let policy = ScriptHash(parse_hash32("asset policy id", &self.policy_id)?);
+        let name = parse_hex_bytes("asset name", &self.name, MAX_ASSET_NAME_LEN)?;
+        let name =
+            AssetName::new(name).map_err(|e| ParamError::new("asset name", e.to_string()))?;
+        let quantity = parse_amount("asset quantity", &self.quantity)?;
+        Ok((policy, name, quantity))
+    }
+}
+
+impl OutputDto {
+    /// The output's address.
+    pub fn parse_address(&self) -> Result<Address, ParamError> {
+        parse_address(&self.address)
+    }
+
+    /// The output's value: its coin and assets.
+    pub fn parse_value(&self) -> Result<Value, ParamError> {
+        let mut value = Value::from_coin(parse_amount("coin", &self.coin)?);
+        for asset in &self.assets {
+            let (policy, name, quantity) = asset.parse_held()?;
+            value
+                .assets
+                .checked_add_asset(policy, name, quantity)
+                .map_err(|e| ParamError::new("assets", e.to_string()))?;
+        }
+        Ok(value)
+    }
+}
+
+impl TransactionDto {
+    /// The transaction, decoded from `raw` (canonical encoding) and checked
+    /// against `id`.
+    pub fn parse_raw(&self) -> Result<Transaction, ParamError> {
+        let bytes = parse_hex_bytes("raw transaction", &self.raw, aether_types::MAX_TX_LEN)?;
+        let tx = Transaction::decode(&bytes)
+            .map_err(|e| ParamError::new("raw transaction", e.to_string()))?;
+        if tx.id().to_string() != self.id.to_ascii_lowercase() {
+            return Err(ParamError::new(
+                "raw transaction",
+                "its id differs from the id of the result",
+            ));
+        }
+        Ok(tx)
+    }
+}
+
+impl ReceiptDto {
+    /// The transaction id.
+    pub fn parse_tx_id(&self) -> Result<TxId, ParamError> {
+        parse_hash32("receipt transaction id", &self.tx_id).map(TxId)
+    }
+
+    /// Whether every script accepted (`status` is `success`).
+    pub fn succeeded(&self) -> bool {
+        self.status == ReceiptStatusDto::Success
+    }
+}
+
+impl HeaderDto {
+    /// The state root the header commits to.
+    pub fn parse_state_root(&self) -> Result<Digest, ParamError> {
+        parse_hash32("state root", &self.state_root).map(Digest)
+    }
+
+    /// The block hash.
+    pub fn parse_hash(&self) -> Result<BlockHash, ParamError> {
+        parse_hash32("block hash", &self.hash).map(BlockHash)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aether_types::{KeyHash, MultiAsset};
+
+    fn output_with_assets() -> TxOutput {
+        let mut assets = MultiAsset::new();
+        assets
+            .checked_add_asset(
+                ScriptHash([4; 32]),
+                AssetName::new(b"gold".to_vec()).unwrap(),
+                u128::MAX,
+            )
+            .unwrap();
+        assets
+            .checked_add_asset(ScriptHash([5; 32]), AssetName::new(vec![]).unwrap(), 3)
+            .unwrap();
+        TxOutput {
+            address: Address::Script(ScriptHash([9; 32])),
+            value: Value {
+                coin: 12_345,
+                assets,
+            },
+            datum: None,
+            reference_script: None,
+        }
+    }
+
+    #[test]
+    fn outputs_and_out_points_decode_to_what_they_were_built_from() {
+        let o = output_with_assets();
+        let dto = OutputDto::from(&o);
+        assert_eq!(dto.parse_address().unwrap(), o.address);
+        assert_eq!(dto.parse_value().unwrap(), o.value);
+        let op = OutPoint::new(TxId([7; 32]), 3);
+        assert_eq!(OutPointDto::from(&op).parse().unwrap(), op);
+        let json = serde_json::to_value(&dto).unwrap();
+        let back: OutputDto = serde_json::from_value(json).unwrap();
+        assert_eq!(back, dto);
+    }
+
+    #[test]
+    fn bad_result_fields_are_errors() {
+        let mut dto = OutputDto::from(&TxOutput::coin(Address::Key(KeyHash([1; 32])), 5));
+        dto.coin = "-5".into();
+        assert!(dto.parse_value().is_err());
+        dto.coin = "5".into();
+        dto.assets.push(AssetDto {
+            policy_id: "00".into(),
+            name: String::new(),
+            quantity: "1".into(),
+        });
+        assert!(dto.parse_value().is_err());
+        dto.assets[0].policy_id = "11".repeat(32);
+        dto.assets[0].name = "ab".repeat(33);
+        assert!(dto.parse_value().is_err());
+        dto.address = "nowhere".into();
+        assert!(dto.parse_address().is_err());
+        let op = OutPointDto {
+            tx_id: "zz".into(),
+            index: 0,
+        };
+        assert!(op.parse().is_err());
+    }
+
+    #[test]
+    fn params_roundtrip_through_the_wire_form() {
+        let p = TxParams {
+            chain_id: ChainId(0xae7e),
+            fees: FeeSchedule {
+                base: 100_000,
+                per_byte: 1_000,
+                per_fuel: u128::MAX,
+            },
+            min_output_coin: 1_000,
+            max_tx_size: 131_072,
+            max_fuel_per_tx: 50_000_000,
+        };
+        let dto = ParamsDto::from(&p);
+        let json = serde_json::to_value(&dto).unwrap();
+        assert_eq!(json["fees"]["perFuel"], u128::MAX.to_string());
+        assert_eq!(json["minOutputCoin"], "1000");
+        assert_eq!(json["chainId"], 0xae7e);
+        let back: ParamsDto = serde_json::from_value(json).unwrap();
+        assert_eq!(back.parse().unwrap(), p);
+        let mut bad = dto.clone();
+        bad.fees.per_byte = "1e3".into();
+        assert!(bad.parse().is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decoders_never_panic_and_roundtrip(
+            coin in ".{0,45}",
+            policy in "[0-9a-fA-Fx]{0,70}",
+            name in "[0-9a-f]{0,70}",
+            quantity in "-?[0-9]{0,42}",
+            address in ".{0,80}",
+            raw in "[0-9a-f]{0,300}",
+            amounts in proptest::collection::vec((proptest::prelude::any::<[u8; 32]>(), 1u128..), 0..4),
+        ) {
+            let dto = OutputDto {
+                address,
+                coin,
+                assets: vec![AssetDto { policy_id: policy, name, quantity }],
+                datum: None,
+                reference_script_hash: None,
+            };
+            let _ = dto.parse_value();
+            let _ = dto.parse_address();
+            let mut tx = TransactionDto::new(&tx_with(output_with_assets()), None);
+            tx.raw = raw;
+            let _ = tx.parse_raw();
+            // Any value decodes back from its wire form.
+            let mut value = Value::from_coin(amounts.len() as u128);
+            for (policy, q) in &amounts {
+                value
+                    .assets
+                    .checked_add_asset(ScriptHash(*policy), AssetName::new(policy[..4].to_vec()).unwrap(), *q)
+                    .unwrap();
+            }
+            let out = TxOutput { value: value.clone(), ..TxOutput::coin(Address::Key(KeyHash([1; 32])), 0) };
+            proptest::prop_assert_eq!(OutputDto::from(&out).parse_value().unwrap(), value);
+        }
+    }
+
+    fn tx_with(output: TxOutput) -> Transaction {
+        let body = aether_types::TxBody {
+            chain_id: ChainId(7),
+            inputs: [OutPoint::new(TxId([1; 32]), 0)].into(),
+            reference_inputs: Default::default(),
+            collateral: Default::default(),
+            collateral_return: None,
+            outputs: vec![output],
+            fee: 10,
+            validity: Default::default(),
+            mint: Default::default(),
+            spend_redeemers: Default::default(),
+            required_signers: Default::default(),
+            actions: vec![],
+        };
+        Transaction {
+            body,
+            witnesses: Default::default(),
+        }
+    }
+
+    #[test]
+    fn transactions_decode_from_raw_and_match_their_id() {
+        let tx = tx_with(output_with_assets());
+        let dto = TransactionDto::new(&tx, None);
+        assert_eq!(dto.parse_raw().unwrap(), tx);
+        let mut wrong = dto.clone();
+        wrong.id = "00".repeat(32);
+        assert!(wrong.parse_raw().is_err());
+        let mut truncated = dto;
+        truncated.raw.truncate(truncated.raw.len() - 2);
+        assert!(truncated.parse_raw().is_err());
     }
 }

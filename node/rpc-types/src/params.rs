@@ -1,5 +1,6 @@
-//! Parsing of request parameters (hex, addresses, out-points, block tags)
-//! and the text forms the server writes.
+//! Parsing of the text forms of the wire (hex, addresses, out-points,
+//! block tags, amounts) and the text forms the server writes. The server
+//! parses request parameters with it; a client parses result fields.
 //!
 //! | value | text form |
 //! |---|---|
@@ -8,16 +9,17 @@
 //! | address | `key:<64 hex>` (ed25519 key hash) or `script:<64 hex>` (script hash) |
 //! | out-point | `{"txId": "<64 hex>", "index": n}` or the string `<64 hex>#<n>` |
 //! | block | a JSON number, a decimal string, `"latest"`, `"finalized"` or `"earliest"` |
+//! | amount (u128) | decimal digits, no sign, no leading `+`, at most 39 digits |
 //!
 //! Every parser checks lengths before decoding and never panics (property
 //! tests and the `parse_params` fuzz target).
 
 use aether_types::{Address, KeyHash, OutPoint, ScriptHash, TxId};
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// A parameter that could not be parsed. Reported as JSON-RPC error
-/// `-32602` (invalid params).
+/// A value in a text form that could not be parsed: a request parameter
+/// (the server reports it as JSON-RPC error `-32602`, invalid params) or a
+/// field of a result (a client reports a decoding error).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid {what}: {reason}")]
 pub struct ParamError {
@@ -28,7 +30,8 @@ pub struct ParamError {
 }
 
 impl ParamError {
-    fn new(what: &'static str, reason: impl Into<String>) -> Self {
+    /// An error about `what`.
+    pub fn new(what: &'static str, reason: impl Into<String>) -> Self {
         ParamError {
             what,
             reason: reason.into(),
@@ -84,6 +87,27 @@ pub fn parse_hex_bytes(
     hex::decode(digits).map_err(|e| ParamError::new(what, format!("not hex: {e}")))
 }
 
+/// Parses a decimal amount (`u128`): digits only, at most 39 of them,
+/// checked before conversion.
+pub fn parse_amount(what: &'static str, text: &str) -> Result<u128, ParamError> {
+    if text.is_empty() || text.len() > 39 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ParamError::new(what, "expected a decimal amount"));
+    }
+    text.parse::<u128>()
+        .map_err(|_| ParamError::new(what, "amount does not fit u128"))
+}
+
+/// Parses a signed decimal quantity (`i128`, a mint amount): an optional
+/// `-` then digits, at most 39 of them.
+pub fn parse_signed_amount(what: &'static str, text: &str) -> Result<i128, ParamError> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    if digits.is_empty() || digits.len() > 39 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ParamError::new(what, "expected a signed decimal quantity"));
+    }
+    text.parse::<i128>()
+        .map_err(|_| ParamError::new(what, "quantity does not fit i128"))
+}
+
 /// Parses `key:<hex>` or `script:<hex>`.
 pub fn parse_address(text: &str) -> Result<Address, ParamError> {
     if let Some(hash) = text.strip_prefix("key:") {
@@ -122,7 +146,8 @@ pub fn parse_out_point_text(text: &str) -> Result<OutPoint, ParamError> {
 }
 
 /// An out-point parameter: an object or a string (see the module docs).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum OutPointParam {
     /// `{"txId": "<64 hex>", "index": n}`.
@@ -189,13 +214,40 @@ impl BlockTag {
 }
 
 /// The JSON form of a block parameter.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum BlockParam {
     /// A height.
     Number(u64),
     /// `"latest"`, `"finalized"`, `"earliest"` or a decimal height.
     Tag(String),
+}
+
+impl From<BlockTag> for BlockParam {
+    fn from(tag: BlockTag) -> Self {
+        match tag {
+            BlockTag::Number(n) => BlockParam::Number(n),
+            BlockTag::Latest => BlockParam::Tag("latest".into()),
+            BlockTag::Finalized => BlockParam::Tag("finalized".into()),
+            BlockTag::Earliest => BlockParam::Tag("earliest".into()),
+        }
+    }
+}
+
+impl From<u64> for BlockParam {
+    fn from(height: u64) -> Self {
+        BlockParam::Number(height)
+    }
+}
+
+impl From<&OutPoint> for OutPointParam {
+    fn from(op: &OutPoint) -> Self {
+        OutPointParam::Object {
+            tx_id: op.tx_id.to_string(),
+            index: op.index,
+        }
+    }
 }
 
 impl BlockParam {
@@ -247,6 +299,45 @@ mod tests {
         assert_eq!(p.parse().unwrap(), BlockTag::Finalized);
         assert!(serde_json::from_str::<BlockParam>("-5").is_err());
         assert!(serde_json::from_str::<BlockParam>("1.5").is_err());
+        for tag in [
+            BlockTag::Number(7),
+            BlockTag::Latest,
+            BlockTag::Finalized,
+            BlockTag::Earliest,
+        ] {
+            assert_eq!(BlockParam::from(tag).parse().unwrap(), tag);
+        }
+        let op = OutPoint::new(TxId([3; 32]), 9);
+        assert_eq!(OutPointParam::from(&op).parse().unwrap(), op);
+    }
+
+    #[test]
+    fn amounts() {
+        assert_eq!(parse_amount("a", "0").unwrap(), 0);
+        assert_eq!(
+            parse_amount("a", &u128::MAX.to_string()).unwrap(),
+            u128::MAX
+        );
+        for bad in [
+            "",
+            "-1",
+            "+1",
+            "1.5",
+            " 1",
+            "340282366920938463463374607431768211456",
+        ] {
+            assert!(parse_amount("a", bad).is_err(), "{bad:?}");
+        }
+        assert!(parse_amount("a", &"1".repeat(40)).is_err());
+        assert_eq!(parse_signed_amount("q", "-5").unwrap(), -5);
+        assert_eq!(parse_signed_amount("q", "5").unwrap(), 5);
+        assert_eq!(
+            parse_signed_amount("q", &i128::MIN.to_string()).unwrap(),
+            i128::MIN
+        );
+        for bad in ["", "-", "--1", "+1", "1-", &u128::MAX.to_string()] {
+            assert!(parse_signed_amount("q", bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
@@ -268,6 +359,8 @@ mod tests {
                 let _ = parse_out_point_text(t);
                 let _ = BlockTag::parse_text(t);
                 let _ = parse_hex_bytes("x", t, 16);
+                let _ = parse_amount("x", t);
+                let _ = parse_signed_amount("x", t);
             }
         }
 
@@ -278,6 +371,10 @@ mod tests {
             let a = if key { Address::Key(KeyHash(bytes)) } else { Address::Script(ScriptHash(bytes)) };
             prop_assert_eq!(parse_address(&format_address(&a)).unwrap(), a);
             prop_assert_eq!(parse_hex_bytes("x", &hex::encode(bytes), 32).unwrap(), bytes.to_vec());
+            let amount = u128::from_le_bytes(bytes[..16].try_into().unwrap());
+            prop_assert_eq!(parse_amount("x", &amount.to_string()).unwrap(), amount);
+            let signed = i128::from_le_bytes(bytes[16..].try_into().unwrap());
+            prop_assert_eq!(parse_signed_amount("x", &signed.to_string()).unwrap(), signed);
         }
     }
 }

@@ -1,9 +1,10 @@
-//! Fuzzes the parsers of request parameters (hashes, hex, addresses,
-//! out-points, block tags, and their JSON forms): they never panic, and
-//! whatever parses re-formats to something that parses to the same value.
+//! Fuzzes the parsers of the text forms (hashes, hex, addresses,
+//! out-points, block tags, amounts, and the JSON forms of parameters): they
+//! never panic, and whatever parses re-formats to something that parses to
+//! the same value.
 #![no_main]
 
-use aether_rpc::params::*;
+use aether_rpc_types::params::*;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -16,6 +17,12 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(op) = parse_out_point_text(&text) {
         assert_eq!(parse_out_point_text(&op.to_string()), Ok(op));
+    }
+    if let Ok(amount) = parse_amount("fuzz", &text) {
+        assert_eq!(parse_amount("fuzz", &amount.to_string()), Ok(amount));
+    }
+    if let Ok(quantity) = parse_signed_amount("fuzz", &text) {
+        assert_eq!(parse_signed_amount("fuzz", &quantity.to_string()), Ok(quantity));
     }
     let _ = BlockTag::parse_text(&text);
     if let Ok(param) = serde_json::from_slice::<BlockParam>(data) {

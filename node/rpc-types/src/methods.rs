@@ -1,0 +1,59 @@
+//! The JSON-RPC method names: a contract between the server and its
+//! clients. The server's method definitions must use exactly these (a test
+//! of `aether-rpc` compares [`ALL`] with the registered methods), and the
+//! client calls through them, so neither side can drift.
+
+/// Submit the hex of a transaction's canonical encoding.
+pub const SEND_TRANSACTION: &str = "aether_sendTransaction";
+/// A transaction by id, pending or included.
+pub const GET_TRANSACTION: &str = "aether_getTransaction";
+/// The receipt of an included transaction.
+pub const GET_RECEIPT: &str = "aether_getReceipt";
+/// A block by height or tag.
+pub const GET_BLOCK_BY_NUMBER: &str = "aether_getBlockByNumber";
+/// A block by hash.
+pub const GET_BLOCK_BY_HASH: &str = "aether_getBlockByHash";
+/// Unspent outputs of an address.
+pub const GET_UTXOS: &str = "aether_getUtxos";
+/// Balance of an address.
+pub const GET_BALANCE: &str = "aether_getBalance";
+/// Inclusion or exclusion proof of an out-point.
+pub const GET_STATE_PROOF: &str = "aether_getStateProof";
+/// Chain parameters a client needs to build a valid transaction.
+pub const GET_PARAMS: &str = "aether_getParams";
+/// Height, finality, state root, version, mempool size.
+pub const STATUS: &str = "aether_status";
+/// Subscribe (WebSocket) to headers of newly committed blocks.
+pub const SUBSCRIBE_NEW_HEADS: &str = "aether_subscribeNewHeads";
+/// Cancel a new-heads subscription.
+pub const UNSUBSCRIBE_NEW_HEADS: &str = "aether_unsubscribeNewHeads";
+/// Notification method of new-heads subscriptions.
+pub const NEW_HEAD_NOTIFICATION: &str = "aether_newHead";
+/// Subscribe (WebSocket) to headers of newly finalized blocks.
+pub const SUBSCRIBE_FINALIZED_HEADS: &str = "aether_subscribeFinalizedHeads";
+/// Cancel a finalized-heads subscription.
+pub const UNSUBSCRIBE_FINALIZED_HEADS: &str = "aether_unsubscribeFinalizedHeads";
+/// Notification method of finalized-heads subscriptions.
+pub const FINALIZED_HEAD_NOTIFICATION: &str = "aether_finalizedHead";
+/// The OpenRPC document (not listed in the document itself).
+pub const DISCOVER: &str = "rpc.discover";
+
+/// Every callable method, `rpc.discover` included (notifications are not
+/// methods).
+pub const ALL: &[&str] = &[
+    SEND_TRANSACTION,
+    GET_TRANSACTION,
+    GET_RECEIPT,
+    GET_BLOCK_BY_NUMBER,
+    GET_BLOCK_BY_HASH,
+    GET_UTXOS,
+    GET_BALANCE,
+    GET_STATE_PROOF,
+    GET_PARAMS,
+    STATUS,
+    SUBSCRIBE_NEW_HEADS,
+    UNSUBSCRIBE_NEW_HEADS,
+    SUBSCRIBE_FINALIZED_HEADS,
+    UNSUBSCRIBE_FINALIZED_HEADS,
+    DISCOVER,
+];

@@ -25,11 +25,18 @@
 //! action (evidence verification, KZG proofs, a challenge's re-execution)
 //! depends only on the transaction and is done before scheduling, in
 //! parallel, so the serial lane only does object reads and writes.
+//! Staking actions (validator registration, delegation, undelegation,
+//! equivocation reports: [`crate::staking`]) use the **staking lane**
+//! ([`Lane::Staking`]) the same way: an equivocation report slashes a
+//! validator its action names only by index in an epoch's set; an attested
+//! registration also reads the market lane (the measurement registry).
 
+use crate::codec::Canonical;
 use crate::codec::{BoundedBytes, BoundedString};
 use crate::hash::{Digest, KeyHash};
 use crate::market::*;
 use crate::object::ObjectKey;
+use crate::staking::*;
 use crate::tx::{Address, PublicKey};
 use borsh::{BorshDeserialize, BorshSerialize};
 use std::collections::BTreeSet;
@@ -237,6 +244,14 @@ pub enum Action {
     SubmitReceipt(Box<Vcr>),
     /// Challenge a receipt.
     Challenge(Challenge),
+    /// Register a validator (staking).
+    RegisterValidator(Box<RegisterValidator>),
+    /// Delegate stake to a validator.
+    Delegate(Delegate),
+    /// Start undelegating stake.
+    Undelegate(Undelegate),
+    /// Report an equivocation for slashing.
+    ReportEquivocation(Box<ReportEquivocation>),
 }
 
 /// A conflict key that is not an object (see the module docs).
@@ -244,6 +259,10 @@ pub enum Action {
 pub enum Lane {
     /// Everything that reads or writes market state.
     Market,
+    /// Everything that reads or writes staking state (validators,
+    /// delegations, slashes). An attested registration also *reads* the
+    /// market lane (the measurement registry).
+    Staking,
 }
 
 /// Something an action reads or writes.
@@ -320,6 +339,16 @@ pub enum ActionError {
     /// A challenge that claims no difference.
     #[error("the challenger's checkpoint hash equals the provider's")]
     NoDifference,
+    /// A commission above 100 %.
+    #[error("commission of {bps} basis points exceeds {MAX_COMMISSION_BPS}")]
+    CommissionTooHigh {
+        /// The commission given.
+        bps: u32,
+    },
+    /// Equivocation evidence that is not two statements of one round for
+    /// different blocks, in canonical order.
+    #[error("malformed equivocation evidence: {0}")]
+    MalformedEvidence(String),
 }
 
 fn bounded(what: &'static str, len: usize, max: usize) -> Result<(), ActionError> {
@@ -473,6 +502,37 @@ impl Action {
                     | ChallengeClaim::Output { claimed_proof, .. } => proof(claimed_proof),
                 }
             }
+            Action::RegisterValidator(r) => {
+                if r.self_bond == 0 {
+                    return Err(ActionError::Zero { what: "self-bond" });
+                }
+                if r.commission_bps > MAX_COMMISSION_BPS {
+                    return Err(ActionError::CommissionTooHigh {
+                        bps: r.commission_bps,
+                    });
+                }
+                Ok(())
+            }
+            Action::Delegate(d) => {
+                if d.amount == 0 {
+                    return Err(ActionError::Zero {
+                        what: "delegation amount",
+                    });
+                }
+                Ok(())
+            }
+            Action::Undelegate(u) => {
+                if u.amount == 0 {
+                    return Err(ActionError::Zero {
+                        what: "undelegation amount",
+                    });
+                }
+                Ok(())
+            }
+            Action::ReportEquivocation(r) => r
+                .evidence
+                .check()
+                .map_err(|e| ActionError::MalformedEvidence(e.to_string())),
         }
     }
 
@@ -483,11 +543,15 @@ impl Action {
             Action::UpdateProvider(u) => u.add_bond,
             Action::PostJob(p) => p.max_fee,
             Action::Challenge(c) => c.deposit,
+            Action::RegisterValidator(r) => r.self_bond,
+            Action::Delegate(d) => d.amount,
             Action::RegisterMeasurement(_)
             | Action::RevokeMeasurement(_)
             | Action::RegisterModel(_)
             | Action::UnbondProvider(_)
-            | Action::SubmitReceipt(_) => 0,
+            | Action::SubmitReceipt(_)
+            | Action::Undelegate(_)
+            | Action::ReportEquivocation(_) => 0,
         }
     }
 
@@ -513,14 +577,25 @@ impl Action {
             Action::PostJob(_) => "post_job",
             Action::SubmitReceipt(_) => "submit_receipt",
             Action::Challenge(_) => "challenge",
+            Action::RegisterValidator(_) => "register_validator",
+            Action::Delegate(_) => "delegate",
+            Action::Undelegate(_) => "undelegate",
+            Action::ReportEquivocation(_) => "report_equivocation",
         }
     }
 
     /// The declared access (see the module docs). Every market action
-    /// writes the market lane; the objects it names statically are listed
-    /// too, for readers of the declaration (RPC, tools).
+    /// writes the market lane, every staking action the staking lane; the
+    /// objects it names statically are listed too, for readers of the
+    /// declaration (RPC, tools).
     pub fn access(&self) -> Access {
-        let lane = AccessKey::Lane(Lane::Market);
+        let lane = AccessKey::Lane(match self {
+            Action::RegisterValidator(_)
+            | Action::Delegate(_)
+            | Action::Undelegate(_)
+            | Action::ReportEquivocation(_) => Lane::Staking,
+            _ => Lane::Market,
+        });
         let obj = |k: ObjectKey| AccessKey::Object(k);
         let mut writes = vec![lane];
         let mut reads = Vec::new();
@@ -553,6 +628,35 @@ impl Action {
                 reads.push(obj(ObjectKey::Provider(vcr.body.provider)));
             }
             Action::Challenge(c) => writes.push(obj(ObjectKey::Job(c.job))),
+            Action::RegisterValidator(r) => {
+                let id = r.validator_id();
+                writes.push(obj(ObjectKey::Validator(id)));
+                writes.push(obj(ObjectKey::Delegation(DelegationId::derive(
+                    &id, &r.owner,
+                ))));
+                writes.push(obj(ObjectKey::ValidatorRegistry));
+                if r.attestation.is_some() {
+                    reads.push(AccessKey::Lane(Lane::Market));
+                }
+            }
+            Action::Delegate(Delegate {
+                validator,
+                delegator,
+                ..
+            })
+            | Action::Undelegate(Undelegate {
+                validator,
+                delegator,
+                ..
+            }) => {
+                writes.push(obj(ObjectKey::Validator(*validator)));
+                writes.push(obj(ObjectKey::Delegation(DelegationId::derive(
+                    validator, delegator,
+                ))));
+            }
+            Action::ReportEquivocation(r) => {
+                reads.push(obj(ObjectKey::EpochSet(r.evidence.first.epoch)));
+            }
         }
         Access { reads, writes }
     }

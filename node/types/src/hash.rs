@@ -76,6 +76,12 @@ pub mod tag {
     pub const BOUNDARY_RECEIPT: &str = "aether/boundary-receipt/v1";
     /// Pseudo-transaction id of the outputs a block boundary creates.
     pub const BOUNDARY_TX: &str = "aether/boundary-tx/v1";
+    /// Validator id: its BLS public key.
+    pub const VALIDATOR_ID: &str = "aether/validator-id/v1";
+    /// Delegation id: validator id and delegator key hash.
+    pub const DELEGATION_ID: &str = "aether/delegation-id/v1";
+    /// Slash id: validator, epoch, round and kind of an equivocation.
+    pub const SLASH_ID: &str = "aether/slash-id/v1";
 }
 
 /// Hashes the concatenation of `parts` under the domain `tag` (see the module

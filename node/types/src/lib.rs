@@ -15,7 +15,8 @@
 //! | [`context`] | the context given to scripts |
 //! | [`market`] | AI market ids, TEE evidence, job data, verifiable compute receipts |
 //! | [`action`] | typed actions a transaction carries, their declared access and deposits |
-//! | [`object`] | protocol objects (registry, models, providers, jobs), events, boundary receipts |
+//! | [`object`] | protocol objects (registry, models, providers, jobs, validators), events, boundary receipts |
+//! | [`staking`] | validators, delegations, epoch sets, slashes, the validator attestation binding |
 //! | [`fees`] | the fee formula and the parameters a client needs ([`TxParams`]) |
 //!
 //! # Invariants
@@ -60,6 +61,7 @@ pub mod fees;
 pub mod hash;
 pub mod market;
 pub mod object;
+pub mod staking;
 pub mod tx;
 pub mod value;
 
@@ -91,6 +93,12 @@ pub use object::{
     INITIAL_REPUTATION, ImageRecord, JobRecord, JobStatus, MAX_REPUTATION, MAX_UNBONDING,
     MeasurementRecord, ModelRecord, OBJECT_KEY_TAG, Object, ObjectKey, ProviderRecord,
     RefundReason, Unbonding, VerifiedClaims, boundary_tx_id,
+};
+pub use staking::{
+    Delegate, DelegationId, DelegationRecord, EpochActivity, EpochMember, EpochSet,
+    MAX_COMMISSION_BPS, MAX_STAKE_UNBONDING, RegisterValidator, ReportEquivocation, SlashId,
+    SlashRecord, StakeUnbonding, UnbondingPool, Undelegate, VALIDATOR_BINDING_DOMAIN, ValidatorId,
+    ValidatorRecord, mul_div, validator_report_data,
 };
 pub use tx::{
     Address, ChainId, Datum, MAX_DATUM_LEN, MAX_REDEEMER_LEN, MAX_SCRIPT_LEN, MAX_TX_LEN, OutPoint,

@@ -21,9 +21,11 @@
 
 use crate::action::{ModelFile, ProviderOffer};
 use crate::codec::{BoundedBytes, BoundedString, Canonical, encode};
+use crate::consensus::{Epoch, EquivocationKind, Round};
 use crate::hash::TxId;
 use crate::hash::{Digest, KeyHash, tagged_hash};
 use crate::market::*;
+use crate::staking::*;
 use crate::tx::{Address, OutPoint};
 use borsh::{BorshDeserialize, BorshSerialize};
 use std::collections::BTreeSet;
@@ -58,6 +60,20 @@ pub enum ObjectKey {
     ComputeReceipt(JobId),
     /// Evidence already used by a receipt (replay protection).
     Evidence(EvidenceId),
+    /// A validator (staking).
+    Validator(ValidatorId),
+    /// The set of all registered validators.
+    ValidatorRegistry,
+    /// A delegation (or a validator owner's self-bond).
+    Delegation(DelegationId),
+    /// The validator set of an epoch (kept while its evidence can slash).
+    EpochSet(Epoch),
+    /// The current epoch's presence and pending rewards.
+    EpochActivity,
+    /// The VRF output of the block at a height (until its epoch ends).
+    VrfOutput(u64),
+    /// A slash for one equivocation.
+    Slash(SlashId),
 }
 
 impl ObjectKey {
@@ -77,6 +93,13 @@ impl ObjectKey {
             ObjectKey::Job(_) => "job",
             ObjectKey::ComputeReceipt(_) => "compute_receipt",
             ObjectKey::Evidence(_) => "evidence",
+            ObjectKey::Validator(_) => "validator",
+            ObjectKey::ValidatorRegistry => "validator_registry",
+            ObjectKey::Delegation(_) => "delegation",
+            ObjectKey::EpochSet(_) => "epoch_set",
+            ObjectKey::EpochActivity => "epoch_activity",
+            ObjectKey::VrfOutput(_) => "vrf_output",
+            ObjectKey::Slash(_) => "slash",
         }
     }
 }
@@ -355,6 +378,20 @@ pub enum Object {
     ComputeReceipt(Box<ComputeReceiptRecord>),
     /// At [`ObjectKey::Evidence`].
     Evidence(EvidenceRecord),
+    /// At [`ObjectKey::Validator`].
+    Validator(Box<ValidatorRecord>),
+    /// At [`ObjectKey::ValidatorRegistry`].
+    ValidatorRegistry(BTreeSet<ValidatorId>),
+    /// At [`ObjectKey::Delegation`].
+    Delegation(DelegationRecord),
+    /// At [`ObjectKey::EpochSet`].
+    EpochSet(EpochSet),
+    /// At [`ObjectKey::EpochActivity`].
+    EpochActivity(EpochActivity),
+    /// At [`ObjectKey::VrfOutput`].
+    VrfOutput([u8; 32]),
+    /// At [`ObjectKey::Slash`].
+    Slash(SlashRecord),
 }
 
 impl Object {
@@ -369,6 +406,13 @@ impl Object {
             Object::Job(_) => "job",
             Object::ComputeReceipt(_) => "compute_receipt",
             Object::Evidence(_) => "evidence",
+            Object::Validator(_) => "validator",
+            Object::ValidatorRegistry(_) => "validator_registry",
+            Object::Delegation(_) => "delegation",
+            Object::EpochSet(_) => "epoch_set",
+            Object::EpochActivity(_) => "epoch_activity",
+            Object::VrfOutput(_) => "vrf_output",
+            Object::Slash(_) => "slash",
         }
     }
 
@@ -382,6 +426,7 @@ impl Object {
                 _ => None,
             },
             Object::Provider(p) => p.unbonding.iter().map(|u| u.release_height).min(),
+            Object::Delegation(d) => d.unbonding.iter().map(|u| u.release_height).min(),
             _ => None,
         }
     }
@@ -391,6 +436,8 @@ impl Object {
         match self {
             Object::Provider(p) => p.held(),
             Object::Job(j) => j.escrow,
+            Object::Validator(v) => v.held(),
+            Object::EpochActivity(a) => a.held(),
             _ => 0,
         }
     }
@@ -529,6 +576,114 @@ pub enum Event {
         /// Amount.
         amount: u128,
     },
+    /// A validator was registered (with its self-bond).
+    ValidatorRegistered {
+        /// Validator.
+        validator: ValidatorId,
+        /// Self-bond deposited.
+        self_bond: u128,
+        /// The validator measurement its evidence carried, if attested.
+        attested: Option<MeasurementId>,
+    },
+    /// Stake was delegated (self-bond top-ups included).
+    Delegated {
+        /// Validator.
+        validator: ValidatorId,
+        /// Delegator.
+        delegator: KeyHash,
+        /// Amount deposited.
+        amount: u128,
+        /// Shares received.
+        shares: u128,
+    },
+    /// Stake left a validator and started unbonding.
+    UndelegationStarted {
+        /// Validator.
+        validator: ValidatorId,
+        /// Delegator.
+        delegator: KeyHash,
+        /// Amount unbonding.
+        amount: u128,
+        /// Height at whose start it is paid out.
+        release_height: u64,
+    },
+    /// Unbonded stake was paid out.
+    UndelegationReleased {
+        /// Validator.
+        validator: ValidatorId,
+        /// Delegator.
+        delegator: KeyHash,
+        /// Amount paid.
+        amount: u128,
+        /// The payout (`None` if below the minimum output and burned).
+        output: Option<OutPoint>,
+    },
+    /// A validator was slashed for an equivocation and tombstoned.
+    ValidatorSlashed {
+        /// Validator.
+        validator: ValidatorId,
+        /// The equivocation's epoch.
+        epoch: Epoch,
+        /// Its round.
+        round: Round,
+        /// Votes or proposals.
+        kind: EquivocationKind,
+        /// Amount slashed (stake and unbonding pools).
+        amount: u128,
+        /// Part of it paid to the reporter (the rest is burned).
+        reporter_reward: u128,
+        /// The reporter's output.
+        reporter_output: Option<OutPoint>,
+    },
+    /// A block's fees and reward went to its epoch's reward pool.
+    BlockRewarded {
+        /// The epoch.
+        epoch: Epoch,
+        /// The proposer.
+        proposer: ValidatorId,
+        /// Fees of the block's transactions.
+        fees: u128,
+        /// Newly minted block reward.
+        minted: u128,
+        /// Validators credited besides the proposer (the QC's signers).
+        signers: u32,
+    },
+    /// A validator's epoch rewards were added to its stake.
+    RewardsCredited {
+        /// The epoch that earned them.
+        epoch: Epoch,
+        /// Validator.
+        validator: ValidatorId,
+        /// Total added to its stake.
+        amount: u128,
+        /// Of which the owner's commission.
+        commission: u128,
+    },
+    /// A validator was absent from too many blocks of an epoch and lost
+    /// part of its stake (burned).
+    DowntimeLeak {
+        /// The epoch.
+        epoch: Epoch,
+        /// Validator.
+        validator: ValidatorId,
+        /// Blocks it was present in.
+        presence: u32,
+        /// Blocks counted.
+        blocks: u32,
+        /// Amount leaked.
+        amount: u128,
+    },
+    /// The next epoch's validator set and seed were fixed.
+    EpochChanged {
+        /// The new epoch.
+        epoch: Epoch,
+        /// Its members.
+        validators: u32,
+        /// Its total stake, stake units.
+        stake: u128,
+        /// Its leader seed.
+        seed: Digest,
+    },
 }
 
 /// What the block boundary did at one height (the last leaf of the
@@ -574,6 +729,13 @@ mod tests {
             ObjectKey::ComputeReceipt(JobId(id)),
             ObjectKey::Evidence(EvidenceId(id)),
             ObjectKey::ProviderIndex,
+            ObjectKey::Validator(ValidatorId(id)),
+            ObjectKey::Delegation(DelegationId(id)),
+            ObjectKey::Slash(SlashId(id)),
+            ObjectKey::EpochSet(Epoch(7)),
+            ObjectKey::VrfOutput(7),
+            ObjectKey::ValidatorRegistry,
+            ObjectKey::EpochActivity,
         ];
         let tree: BTreeSet<Digest> = keys.iter().map(ObjectKey::tree_key).collect();
         assert_eq!(tree.len(), keys.len());

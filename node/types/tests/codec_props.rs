@@ -94,6 +94,25 @@ proptest! {
     }
 
     #[test]
+    fn staking_objects_roundtrip_and_survive_flips(
+        (key, object) in common::staking_object(),
+        pos in any::<prop::sample::Index>(),
+        bit in 0u8..8,
+    ) {
+        prop_assert_eq!(key.kind(), object.key_kind());
+        let bytes = object.encode();
+        prop_assert_eq!(Object::decode(&bytes).unwrap(), object);
+        prop_assert_eq!(ObjectKey::decode(&key.encode()).unwrap(), key);
+        let mut flipped = bytes.clone();
+        let i = pos.index(flipped.len());
+        flipped[i] ^= 1 << bit;
+        assert_canonical::<Object>(&flipped);
+        for cut in 0..bytes.len() {
+            prop_assert!(Object::decode(&bytes[..cut]).is_err());
+        }
+    }
+
+    #[test]
     fn actions_survive_the_transaction_codec(action in common::action()) {
         let bytes = aether_types::encode(&action);
         let back: Action = borsh::from_slice(&bytes).unwrap();

@@ -316,3 +316,75 @@ fn sample_values_decode_back() {
     let block = sample_block();
     assert_eq!(Block::decode(&block.encode()).unwrap(), block);
 }
+
+/// The staking ids and the validator attestation binding, each recomputed
+/// above from its documented construction with the Python `blake3` package
+/// (an independent BLAKE3 implementation):
+/// `blake3(b"AETHER-VALIDATOR-v1" + bls + net + chain_id_le).digest(64)` and
+/// `blake3(tag + b"\0" + parts).digest()`.
+#[test]
+fn staking_hashes_are_pinned() {
+    let bls = BlsPublicKeyBytes([0x81; 48]);
+    let net = PublicKey([0x82; 32]);
+    let validator = ValidatorId::of(&bls);
+    let actual = [
+        (
+            "validator report data",
+            hex::encode(validator_report_data(&bls, &net, ChainId(0xae7e))),
+        ),
+        ("validator id", validator.to_string()),
+        (
+            "delegation id",
+            DelegationId::derive(&validator, &KeyHash([0x83; 32])).to_string(),
+        ),
+        (
+            "slash id",
+            SlashId::derive(&validator, Epoch(5), Round(9), EquivocationKind::Proposal).to_string(),
+        ),
+    ];
+    let pinned = [
+        (
+            "validator report data",
+            "d319c0c1d09fd95ed3659f02610a99102f840da942cc36d8624ef6e99b1413ea766bca5dfe5b9a1a13d80aaaba275c142e2425c7656b42c44f49d6fa2278ba38",
+        ),
+        (
+            "validator id",
+            "36bde53996d22c9fba12bc435dbde5e5d6ebe9243ec0e09e2858da2bdbc21dbf",
+        ),
+        (
+            "delegation id",
+            "d58653bdaf0c8f07fa36bec6d9d8c972bdd56a1eeed30e9dbcba729e0259b3d1",
+        ),
+        (
+            "slash id",
+            "03c9403a6655758cc86c793627efb7cbaac1cf3c702afe3f581ffb25eec6d48c",
+        ),
+    ];
+    for ((name, got), (pname, want)) in actual.iter().zip(pinned.iter()) {
+        assert_eq!(name, pname);
+        assert_eq!(got, want, "{name} drifted");
+    }
+}
+
+/// New enum variants were appended: the encodings of the existing ones keep
+/// their indices (pinned above), and the staking ones take the next.
+#[test]
+fn staking_variants_come_after_the_market_ones() {
+    let delegate = Action::Delegate(Delegate {
+        validator: ValidatorId([1; 32]),
+        delegator: KeyHash([2; 32]),
+        amount: 3,
+    });
+    assert_eq!(aether_types::encode(&delegate)[0], 10);
+    assert_eq!(ObjectKey::Validator(ValidatorId([1; 32])).encode()[0], 8);
+    assert_eq!(ObjectKey::Slash(SlashId([1; 32])).encode()[0], 14);
+    let burned = Event::Burned { amount: 1 };
+    assert_eq!(aether_types::encode(&burned)[0], 13);
+    let changed = Event::EpochChanged {
+        epoch: Epoch(1),
+        validators: 4,
+        stake: 400,
+        seed: Digest([0; 32]),
+    };
+    assert_eq!(aether_types::encode(&changed)[0], 22);
+}

@@ -352,7 +352,7 @@ pub fn challenge_claim() -> impl Strategy<Value = ChallengeClaim> {
 }
 
 /// A well-formed action of any kind.
-pub fn action() -> impl Strategy<Value = Action> {
+fn market_action() -> impl Strategy<Value = Action> {
     prop_oneof![
         (digest(), text::<64>(), tee(), any::<bool>(), text::<64>()).prop_flat_map(
             |(image, name, tee, worker, commit)| {
@@ -443,6 +443,85 @@ pub fn action() -> impl Strategy<Value = Action> {
     .prop_filter("stateless rules", |a| a.check().is_ok())
 }
 
+pub fn block_ref(epoch: u64, round: u64) -> impl Strategy<Value = BlockRef> {
+    (digest(), any::<u64>()).prop_map(move |(block, height)| BlockRef {
+        epoch: Epoch(epoch),
+        round: Round(round),
+        block: BlockHash(block),
+        height,
+    })
+}
+
+pub fn equivocation() -> impl Strategy<Value = EquivocationEvidence> {
+    (any::<u64>(), any::<u64>(), any::<bool>(), any::<u16>()).prop_flat_map(
+        |(epoch, round, vote, offender)| {
+            (
+                block_ref(epoch, round),
+                block_ref(epoch, round),
+                any::<[u8; 96]>(),
+                any::<[u8; 96]>(),
+            )
+                .prop_filter_map("two different blocks", move |(a, b, sa, sb)| {
+                    let kind = if vote {
+                        EquivocationKind::Vote
+                    } else {
+                        EquivocationKind::Proposal
+                    };
+                    EquivocationEvidence::new(
+                        kind,
+                        ValidatorIndex(offender),
+                        (a, BlsSignatureBytes(sa)),
+                        (b, BlsSignatureBytes(sb)),
+                    )
+                })
+        },
+    )
+}
+
+fn staking_action() -> impl Strategy<Value = Action> {
+    prop_oneof![
+        (
+            digest(),
+            any::<[u8; 48]>(),
+            any::<[u8; 96]>(),
+            digest(),
+            1u128..,
+            0u32..=10_000,
+            proptest::option::of(evidence()),
+        )
+            .prop_map(
+                |(owner, bls, pop, net, self_bond, commission_bps, attestation)| {
+                    Action::RegisterValidator(Box::new(RegisterValidator {
+                        owner: KeyHash(owner),
+                        bls_key: BlsPublicKeyBytes(bls),
+                        proof_of_possession: BlsSignatureBytes(pop),
+                        network_key: PublicKey(net),
+                        self_bond,
+                        commission_bps,
+                        attestation,
+                    }))
+                }
+            ),
+        (digest(), digest(), 1u128..).prop_map(|(v, d, amount)| Action::Delegate(Delegate {
+            validator: ValidatorId(v),
+            delegator: KeyHash(d),
+            amount,
+        })),
+        (digest(), digest(), 1u128..).prop_map(|(v, d, amount)| Action::Undelegate(Undelegate {
+            validator: ValidatorId(v),
+            delegator: KeyHash(d),
+            amount,
+        })),
+        (equivocation(), address()).prop_map(|(evidence, reporter)| {
+            Action::ReportEquivocation(Box::new(ReportEquivocation { evidence, reporter }))
+        }),
+    ]
+}
+
+pub fn action() -> impl Strategy<Value = Action> {
+    prop_oneof![3 => market_action().boxed(), 1 => staking_action().boxed()]
+}
+
 pub fn witnesses() -> impl Strategy<Value = TxWitnesses> {
     (
         btree_map(any::<[u8; 32]>(), vec(any::<u8>(), 64), 0..3),
@@ -508,4 +587,125 @@ pub fn block() -> impl Strategy<Value = Block> {
         header,
         transactions,
     })
+}
+
+pub fn staking_object() -> impl Strategy<Value = (ObjectKey, Object)> {
+    let pool = (any::<u64>(), any::<u128>(), any::<u128>()).prop_map(|(e, tokens, shares)| {
+        UnbondingPool {
+            epoch: Epoch(e),
+            tokens,
+            shares,
+        }
+    });
+    let member = (
+        digest(),
+        any::<[u8; 48]>(),
+        any::<[u8; 96]>(),
+        digest(),
+        1u64..,
+    )
+        .prop_map(|(v, bls, pop, net, stake)| EpochMember {
+            validator: ValidatorId(v),
+            bls_key: BlsPublicKeyBytes(bls),
+            proof_of_possession: BlsSignatureBytes(pop),
+            network_key: PublicKey(net),
+            stake,
+        });
+    prop_oneof![
+        (
+            digest(),
+            any::<[u8; 48]>(),
+            (any::<u32>(), any::<u128>(), any::<u128>()),
+            vec(pool, 0..3),
+            (any::<bool>(), proptest::option::of(digest()), any::<u64>()),
+        )
+            .prop_map(
+                |(owner, bls, (commission_bps, tokens, shares), unbonding, (t, m, at))| {
+                    let key = BlsPublicKeyBytes(bls);
+                    (
+                        ObjectKey::Validator(ValidatorId::of(&key)),
+                        Object::Validator(Box::new(ValidatorRecord {
+                            owner: KeyHash(owner),
+                            bls_key: key,
+                            proof_of_possession: BlsSignatureBytes([7; 96]),
+                            network_key: PublicKey(owner),
+                            commission_bps,
+                            tokens,
+                            shares,
+                            unbonding,
+                            tombstoned: t,
+                            slashed: tokens / 3,
+                            leaked: shares / 5,
+                            attestation: m.map(MeasurementId),
+                            registered_at: at,
+                        })),
+                    )
+                }
+            ),
+        (any::<u64>(), digest(), vec(member, 0..4)).prop_map(|(e, seed, members)| (
+            ObjectKey::EpochSet(Epoch(e)),
+            Object::EpochSet(EpochSet {
+                epoch: Epoch(e),
+                seed: Digest(seed),
+                first_height: e.wrapping_mul(7),
+                members,
+            })
+        )),
+        (
+            digest(),
+            digest(),
+            any::<u128>(),
+            vec((any::<u64>(), any::<u128>(), any::<u64>()), 0..3)
+        )
+            .prop_map(|(v, d, shares, unbonding)| {
+                let validator = ValidatorId(v);
+                let delegator = KeyHash(d);
+                (
+                    ObjectKey::Delegation(DelegationId::derive(&validator, &delegator)),
+                    Object::Delegation(DelegationRecord {
+                        validator,
+                        delegator,
+                        shares,
+                        unbonding: unbonding
+                            .into_iter()
+                            .map(|(e, shares, release_height)| StakeUnbonding {
+                                epoch: Epoch(e),
+                                shares,
+                                release_height,
+                            })
+                            .collect(),
+                    }),
+                )
+            }),
+        (any::<u64>(), vec((any::<u32>(), any::<u128>()), 0..5)).prop_map(|(e, entries)| (
+            ObjectKey::EpochActivity,
+            Object::EpochActivity(EpochActivity {
+                epoch: Epoch(e),
+                blocks: entries.len() as u32,
+                presence: entries.iter().map(|x| x.0).collect(),
+                rewards: entries.iter().map(|x| x.1).collect(),
+            })
+        )),
+        (any::<u64>(), any::<[u8; 32]>())
+            .prop_map(|(h, out)| (ObjectKey::VrfOutput(h), Object::VrfOutput(out))),
+        (digest(), any::<u64>(), any::<u64>(), any::<u128>()).prop_map(|(v, e, r, amount)| {
+            let validator = ValidatorId(v);
+            (
+                ObjectKey::Slash(SlashId::derive(
+                    &validator,
+                    Epoch(e),
+                    Round(r),
+                    EquivocationKind::Vote,
+                )),
+                Object::Slash(SlashRecord {
+                    validator,
+                    epoch: Epoch(e),
+                    round: Round(r),
+                    kind: EquivocationKind::Vote,
+                    height: e ^ r,
+                    amount,
+                }),
+            )
+        }),
+    ]
 }

@@ -126,6 +126,37 @@ pub fn verify(data: &[u8], commitments: &[BlobCommitment]) -> Result<bool, KzgEr
         .map_err(lib)
 }
 
+/// Verifies several outputs' commitments in one c-kzg batch (one random
+/// linear combination over all their blobs). `Ok(true)` iff every blob
+/// proof verifies (up to the batch check's negligible error); on `false`,
+/// check the items one by one with [`verify`] to find which failed. Blob
+/// counts must already match ([`verify`] checks them; here a mismatch is
+/// an error).
+pub fn verify_many(items: &[(&[u8], &[BlobCommitment])]) -> Result<bool, KzgError> {
+    let mut blobs = Vec::new();
+    let mut cs = Vec::new();
+    let mut ps = Vec::new();
+    for (data, commitments) in items {
+        let expected = blob_count(data.len());
+        if commitments.len() != expected {
+            return Err(KzgError::BlobCount {
+                len: data.len(),
+                expected,
+                got: commitments.len(),
+            });
+        }
+        blobs.extend(self::blobs(data).into_iter().map(|b| *b));
+        cs.extend(commitments.iter().map(|c| Bytes48::from(c.commitment.0)));
+        ps.extend(commitments.iter().map(|c| Bytes48::from(c.proof.0)));
+    }
+    if blobs.is_empty() {
+        return Ok(true);
+    }
+    settings()
+        .verify_blob_kzg_proof_batch(&blobs, &cs, &ps)
+        .map_err(lib)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,6 +192,12 @@ mod tests {
             verify(&data, &[]),
             Err(KzgError::BlobCount { expected: 1, .. })
         ));
+        // A batch of good outputs verifies; one bad proof fails the batch.
+        let other = b"another output".to_vec();
+        let other_c = commit(&other).unwrap();
+        assert!(verify_many(&[(&data, &commitments), (&other, &other_c)]).unwrap());
+        assert!(!verify_many(&[(&data, &bad_proof), (&other, &other_c)]).unwrap_or(false));
+        assert!(verify_many(&[]).unwrap());
         let mut garbage = commitments.clone();
         garbage[0].commitment = KzgCommitment([0xff; 48]);
         assert!(verify(&data, &garbage).is_err() || !verify(&data, &garbage).unwrap());

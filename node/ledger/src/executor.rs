@@ -47,6 +47,10 @@ use rayon::prelude::*;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// Receipts whose KZG proofs are verified in one batch (a chunk per
+/// thread in parallel mode). Any chunking gives the same verdicts.
+const KZG_BATCH: usize = 64;
+
 /// How to execute a block. Both modes give identical results.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExecutionMode {
@@ -167,7 +171,7 @@ impl Ledger {
     ) -> Result<AppliedTx, LedgerError> {
         let mut prepared = [PreparedTx::new(tx)];
         verify_signatures(&mut prepared, usize::MAX, false);
-        prepared[0].prepare_actions(self, ctx);
+        prepared[0].prepare_actions(self, ctx, false);
         apply_transaction(self, view, ctx, &prepared[0])
     }
 
@@ -187,7 +191,7 @@ impl Ledger {
         } else {
             verify_signatures(&mut prepared, usize::MAX, false);
         }
-        prepared[0].prepare_actions(self, ctx);
+        prepared[0].prepare_actions(self, ctx, false);
         apply_transaction(self, view, ctx, &prepared[0])
     }
 
@@ -213,12 +217,18 @@ impl Ledger {
             prepared
                 .par_iter_mut()
                 .filter(|p| !p.tx.body.actions.is_empty())
-                .for_each(|p| p.prepare_actions(self, ctx));
+                .for_each(|p| p.prepare_actions(self, ctx, true));
         } else {
             for p in prepared.iter_mut() {
-                p.prepare_actions(self, ctx);
+                p.prepare_actions(self, ctx, true);
             }
         }
+        // The receipts' KZG proofs, batched across the block.
+        crate::market::prepare::fill_kzg(
+            prepared.iter_mut().flat_map(PreparedTx::receipt_slots),
+            KZG_BATCH,
+            parallel,
+        );
 
         let mut overlay = Overlay::new(view, prepared.len());
         let boundary = {

@@ -92,16 +92,37 @@ impl<'a> PreparedTx<'a> {
         }
     }
 
-    /// Precomputes the market actions' stateless checks at `ctx`'s time.
-    pub(crate) fn prepare_actions(&mut self, ledger: &Ledger, ctx: &BlockContext) {
+    /// Precomputes the market actions' stateless checks at `ctx`'s time;
+    /// the receipts' KZG checks too unless `defer_kzg` (a block batches
+    /// them: [`crate::market::prepare::fill_kzg`]).
+    pub(crate) fn prepare_actions(&mut self, ledger: &Ledger, ctx: &BlockContext, defer_kzg: bool) {
         if !self.tx.body.actions.is_empty() && self.actions.is_empty() {
             self.actions = crate::market::prepare_actions(
                 ledger.evidence_verifier(),
                 ledger.params().chain_id.0,
                 self.tx,
                 ctx.unix_secs(),
+                !defer_kzg,
             );
         }
+    }
+
+    /// The receipt actions with their prepared checks.
+    pub(crate) fn receipt_slots<'s>(
+        &'s mut self,
+    ) -> impl Iterator<Item = (&'a aether_types::Vcr, &'s mut crate::market::ReceiptChecks)> + 's
+    {
+        let tx: &'a Transaction = self.tx;
+        tx.body
+            .actions
+            .iter()
+            .zip(self.actions.iter_mut())
+            .filter_map(|(a, p)| match (a, p) {
+                (Action::SubmitReceipt(vcr), PreparedAction::Receipt(checks)) => {
+                    Some((&**vcr, checks))
+                }
+                _ => None,
+            })
     }
 }
 

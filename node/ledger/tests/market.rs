@@ -693,3 +693,46 @@ fn models_are_registered_by_content_hash() {
     let e = w.chain.refused(w.chain.tx(&gov, &[], vec![register(id)]));
     assert_eq!(e, MarketError::ModelExists(id));
 }
+
+#[test]
+fn a_bad_kzg_proof_in_a_block_of_good_receipts_is_found_and_only_it_refused() {
+    let mut w = world(market_params(true));
+    let (_, _, worker, ..) = keys();
+    // A second funded coin per receipt, so the three transactions are
+    // independent.
+    let jobs: Vec<JobId> = (0..3).map(|_| w.post(10)).collect();
+    w.chain.fund(&worker, 10 * AIC, 3);
+    let coins = w.chain.coins(&worker);
+    let data = run(INPUT, None);
+    let txs: Vec<Transaction> = jobs
+        .iter()
+        .zip(coins.iter())
+        .enumerate()
+        .map(|(i, (job, coin))| {
+            let mut body = w.body(*job, &data);
+            if i == 1 {
+                let other = aether_crypto::kzg::commit(b"not the output").unwrap();
+                body.commitment.blobs[0].proof = other[0].proof;
+            }
+            let evidence = snp_evidence(WORKER_MEASUREMENT, &body, &SimSnpOptions::default());
+            aether_client::TxBuilder::new(&w.chain.ledger.params().tx_params())
+                .spend(coin)
+                .change_to(addr(&worker))
+                .signer(&worker)
+                .action(receipt_action(body, evidence))
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let out = w.chain.block(&txs);
+    assert_eq!(out.rejected.len(), 1);
+    assert_eq!(out.rejected[0].index, 1);
+    assert!(matches!(
+        out.rejected[0].error,
+        LedgerError::Action {
+            error: MarketError::BadKzgProof(_),
+            ..
+        }
+    ));
+    assert_eq!(out.receipts.len(), 2);
+}

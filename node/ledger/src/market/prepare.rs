@@ -122,9 +122,10 @@ pub fn verify_evidence(
     })
 }
 
-/// Checks an output against its KZG commitments: the commitment root, the
-/// blob count, and (for inline outputs) the blob proofs.
-pub fn check_kzg(vcr: &Vcr) -> Result<(), MarketError> {
+/// The structural KZG checks of a receipt: the commitment root and the
+/// blob count. `Ok(Some(output))` when the inline output's blob proofs
+/// remain to be verified.
+fn kzg_structure(vcr: &Vcr) -> Result<Option<&[u8]>, MarketError> {
     let body = &vcr.body;
     let blobs = &body.commitment.blobs;
     if aether_types::OutputCommitment::compute_root(blobs) != body.commitment.root {
@@ -132,7 +133,53 @@ pub fn check_kzg(vcr: &Vcr) -> Result<(), MarketError> {
             "commitment root does not match the commitments".into(),
         ));
     }
-    match body.output.inline_bytes() {
+    let size = usize::try_from(body.output.size()).unwrap_or(usize::MAX);
+    let expected = aether_crypto::kzg::blob_count(size);
+    if blobs.len() != expected {
+        return Err(MarketError::BadKzgProof(format!(
+            "output of {size} bytes needs {expected} blobs, {} commitments given",
+            blobs.len()
+        )));
+    }
+    Ok(body.output.inline_bytes())
+}
+
+/// KZG checks of many receipts at once (a block's): structure each, then
+/// every inline output's blob proofs in one batch; only if the batch fails
+/// is each receipt verified alone, so the verdicts are exactly
+/// [`check_kzg`]'s (the batch check's error is negligible, and it is a
+/// deterministic function of the block, the same on every node).
+pub fn check_kzg_many(vcrs: &[&Vcr]) -> Vec<Result<(), MarketError>> {
+    let mut out: Vec<Result<(), MarketError>> = Vec::with_capacity(vcrs.len());
+    let mut pending: Vec<(usize, &[u8])> = Vec::new();
+    for (i, vcr) in vcrs.iter().enumerate() {
+        match kzg_structure(vcr) {
+            Ok(Some(bytes)) => {
+                pending.push((i, bytes));
+                out.push(Ok(()));
+            }
+            Ok(None) => out.push(Ok(())),
+            Err(e) => out.push(Err(e)),
+        }
+    }
+    let items: Vec<(&[u8], &[aether_types::BlobCommitment])> = pending
+        .iter()
+        .map(|(i, bytes)| (*bytes, vcrs[*i].body.commitment.blobs.as_slice()))
+        .collect();
+    if !matches!(aether_crypto::kzg::verify_many(&items), Ok(true)) {
+        for (i, _) in &pending {
+            out[*i] = check_kzg(vcrs[*i]);
+        }
+    }
+    out
+}
+
+/// Checks an output against its KZG commitments: the commitment root, the
+/// blob count, and (for inline outputs) the blob proofs.
+pub fn check_kzg(vcr: &Vcr) -> Result<(), MarketError> {
+    let body = &vcr.body;
+    let blobs = &body.commitment.blobs;
+    match kzg_structure(vcr)? {
         Some(bytes) => match aether_crypto::kzg::verify(bytes, blobs) {
             Ok(true) => Ok(()),
             Ok(false) => Err(MarketError::BadKzgProof(
@@ -140,26 +187,19 @@ pub fn check_kzg(vcr: &Vcr) -> Result<(), MarketError> {
             )),
             Err(e) => Err(MarketError::BadKzgProof(e.to_string())),
         },
-        None => {
-            let size = usize::try_from(body.output.size()).unwrap_or(usize::MAX);
-            let expected = aether_crypto::kzg::blob_count(size);
-            if blobs.len() != expected {
-                return Err(MarketError::BadKzgProof(format!(
-                    "output of {size} bytes needs {expected} blobs, {} commitments given",
-                    blobs.len()
-                )));
-            }
-            Ok(())
-        }
+        None => Ok(()),
     }
 }
 
-/// The stateless checks of a receipt, in order (see [`ReceiptChecks`]).
+/// The stateless checks of a receipt, in order (see [`ReceiptChecks`]);
+/// the KZG check is left to [`fill_kzg`] when `with_kzg` is false (a block
+/// batches it).
 pub fn check_receipt(
     verifier: &Verifier,
     chain_id: u32,
     vcr: &Vcr,
     at_unix_secs: u64,
+    with_kzg: bool,
 ) -> ReceiptChecks {
     let binding = if vcr.body.chain_id.0 != chain_id {
         Err(MarketError::ReceiptWrongChain {
@@ -179,7 +219,7 @@ pub fn check_receipt(
         };
     }
     let evidence = verify_evidence(verifier, &vcr.evidence, at_unix_secs);
-    let kzg = evidence.is_ok().then(|| check_kzg(vcr));
+    let kzg = (with_kzg && evidence.is_ok()).then(|| check_kzg(vcr));
     ReceiptChecks {
         binding,
         evidence: Some(evidence),
@@ -187,21 +227,51 @@ pub fn check_receipt(
     }
 }
 
-/// Precomputes every action of `tx`.
+/// Precomputes every action of `tx` (see [`check_receipt`] for `with_kzg`).
 pub fn prepare_actions(
     verifier: &Verifier,
     chain_id: u32,
     tx: &Transaction,
     at_unix_secs: u64,
+    with_kzg: bool,
 ) -> Vec<PreparedAction> {
     tx.body
         .actions
         .iter()
         .map(|a| match a {
-            Action::SubmitReceipt(vcr) => {
-                PreparedAction::Receipt(check_receipt(verifier, chain_id, vcr, at_unix_secs))
-            }
+            Action::SubmitReceipt(vcr) => PreparedAction::Receipt(check_receipt(
+                verifier,
+                chain_id,
+                vcr,
+                at_unix_secs,
+                with_kzg,
+            )),
             _ => PreparedAction::Nothing,
         })
         .collect()
+}
+
+/// Fills the KZG verdict of every prepared receipt whose evidence passed
+/// and whose KZG check is still open: batched ([`check_kzg_many`]) in
+/// chunks of `chunk` receipts, the chunks in parallel when asked.
+pub fn fill_kzg<'v, 'c>(
+    slots: impl Iterator<Item = (&'v Vcr, &'c mut ReceiptChecks)>,
+    chunk: usize,
+    parallel: bool,
+) {
+    let mut open: Vec<(&Vcr, &mut ReceiptChecks)> = slots
+        .filter(|(_, c)| c.kzg.is_none() && matches!(c.evidence, Some(Ok(_))))
+        .collect();
+    let run = |group: &mut [(&Vcr, &mut ReceiptChecks)]| {
+        let vcrs: Vec<&Vcr> = group.iter().map(|(v, _)| *v).collect();
+        for ((_, checks), verdict) in group.iter_mut().zip(check_kzg_many(&vcrs)) {
+            checks.kzg = Some(verdict);
+        }
+    };
+    if parallel {
+        use rayon::prelude::*;
+        open.par_chunks_mut(chunk.max(1)).for_each(run);
+    } else {
+        open.chunks_mut(chunk.max(1)).for_each(run);
+    }
 }

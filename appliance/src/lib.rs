@@ -5,8 +5,10 @@
 //! (the `aether` node for validators, the worker for AI providers). There is
 //! no shell, no login and no SSH. At boot the init:
 //!
-//! 1. mounts `/proc`, `/sys`, `/dev` (devtmpfs), `/tmp` and `/run` (tmpfs) and
-//!    the data directory (tmpfs, or a virtio disk named on the command line);
+//! 1. mounts `/proc`, `/sys`, `/dev` (devtmpfs), `/tmp` and `/run` (tmpfs),
+//!    configfs on `/sys/kernel/config` when the kernel has it (configfs-tsm
+//!    reports) and the data directory (tmpfs, or a virtio disk named on the
+//!    command line);
 //! 2. waits until the kernel's random pool is initialised (`getrandom`);
 //! 3. reads the `aether.*` keys of the kernel command line ([`cmdline`]);
 //! 4. brings up `lo` and `eth0` with a static address or DHCP ([`netlink`],

@@ -82,6 +82,22 @@ fn mount_base() {
         Some(c"mode=1777"),
     );
     mount_fs("tmpfs", "/run", "tmpfs", nosuid, Some(c"mode=0755"));
+    mount_configfs(nosuid);
+}
+
+/// configfs at `/sys/kernel/config`: the worker's TEE evidence comes from
+/// configfs-tsm (`/sys/kernel/config/tsm/report`). Not fatal: a kernel
+/// without configfs (no `/sys/kernel/config`) boots without it.
+fn mount_configfs(flags: MountFlags) {
+    const TARGET: &str = "/sys/kernel/config";
+    if !std::path::Path::new(TARGET).is_dir() {
+        log("configfs: not in this kernel (no /sys/kernel/config): no configfs-tsm reports");
+        return;
+    }
+    match mount("configfs", TARGET, "configfs", flags, None) {
+        Ok(()) | Err(rustix::io::Errno::BUSY) => {}
+        Err(e) => log(format!("configfs: cannot mount on {TARGET}: {e}")),
+    }
 }
 
 fn mount_data(store: &DataStore, dir: &str) {

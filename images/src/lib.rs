@@ -11,7 +11,9 @@
 //! a fixed level on one thread, the UKI's PE timestamp is zeroed and its
 //! checksum recomputed ([`uki`]). The measurements come from the
 //! `aether-snp-launch` and `aether-tdx-launch` libraries ([`measure`]).
-//! [`qemu`] builds the QEMU command lines of `aether-image boot`.
+//! [`qemu`] builds the QEMU command lines of `aether-image boot`; with the
+//! `sim-tee` feature (dev and tests only), `sim_tee` computes a launch's
+//! measurement and runs the simulated PSP the guest gets evidence from.
 
 pub mod build;
 pub mod cpio;
@@ -21,6 +23,8 @@ pub mod error;
 pub mod manifest;
 pub mod measure;
 pub mod qemu;
+#[cfg(feature = "sim-tee")]
+pub mod sim_tee;
 pub mod uki;
 
 pub use error::{Error, Result};

@@ -86,7 +86,84 @@ enum Cmd {
         /// QEMU binary.
         #[arg(long, default_value = "qemu-system-x86_64")]
         qemu: String,
+        /// A raw disk (with its file system) attached as the first virtio disk, /dev/vda
+        /// (the worker image's data disk).
+        #[arg(long)]
+        data_disk: Option<PathBuf>,
+        /// Dev and tests only (feature sim-tee): run a simulated PSP for this launch and
+        /// give the guest its virtio-serial port; the guest's `sim` evidence provider then
+        /// gets SEV-SNP reports or TDX quotes of this launch's measurement, signed under
+        /// the simulated root.
+        #[arg(long, conflicts_with_all = ["confidential", "disk"])]
+        sim_tee: bool,
+        /// SEV-SNP report version of the simulated PSP (3 or 5).
+        #[arg(long, default_value_t = 5, value_parser = report_version)]
+        sim_report_version: u32,
     },
+    /// Dev and tests only (feature sim-tee): serve the simulated PSP of a launch of DIR
+    /// (for `aether-worker attest --sim-psp ADDR` on the host) until interrupted.
+    SimPsp {
+        /// The image directory (with manifest.json).
+        #[arg(long)]
+        image: PathBuf,
+        /// unix:PATH or tcp:HOST:PORT.
+        #[arg(long)]
+        listen: String,
+        /// vCPUs of the launch.
+        #[arg(long, default_value_t = 2)]
+        vcpus: u32,
+        /// CPU model of the SNP launch.
+        #[arg(long, default_value = "EPYC-v4")]
+        snp_cpu: String,
+        /// Memory of the TDX launch, MiB.
+        #[arg(long, default_value_t = 2048)]
+        memory: u64,
+        /// The command line of the launch (default: the manifest's).
+        #[arg(long)]
+        cmdline: Option<String>,
+        /// SEV-SNP report version (3 or 5).
+        #[arg(long, default_value_t = 5, value_parser = report_version)]
+        report_version: u32,
+    },
+}
+
+#[cfg(not(feature = "sim-tee"))]
+fn no_sim_tee() -> aether_image::Error {
+    aether_image::Error::MissingInput {
+        what: "the simulated PSP".into(),
+        hint: "this aether-image was built without it: cargo build --release -p aether-image --features sim-tee".into(),
+    }
+}
+
+/// Starts the simulated PSP of `launch` on a Unix socket in `dir`, logging
+/// through `progress`; returns the server (stops when dropped) and its socket.
+#[cfg(feature = "sim-tee")]
+fn start_sim_psp(
+    launch: &aether_image::sim_tee::SimLaunch,
+    listen: &aether_sim_psp::server::ListenAddr,
+) -> aether_image::Result<aether_sim_psp::server::Server> {
+    let psp = aether_image::sim_tee::psp(launch)?;
+    progress(format!("sim-psp: {}", psp.description()));
+    aether_sim_psp::server::Server::start(
+        psp,
+        listen,
+        std::sync::Arc::new(|line: &str| progress(line)),
+    )
+    .map_err(|e| aether_image::Error::Command {
+        command: "sim-psp".into(),
+        reason: e.to_string(),
+    })
+}
+
+/// An SEV-SNP report version the simulated PSP signs: 3 or 5.
+fn report_version(s: &str) -> Result<u32, String> {
+    match s {
+        "3" => Ok(3),
+        "5" => Ok(5),
+        _ => Err(format!(
+            "{s:?}: the simulated PSP signs report versions 3 and 5"
+        )),
+    }
 }
 
 /// The repository root: the nearest ancestor of the current directory with images/defs.
@@ -160,6 +237,9 @@ fn run() -> aether_image::Result<()> {
             print_only,
             stop_timeout,
             qemu: qemu_bin,
+            data_disk,
+            sim_tee,
+            sim_report_version,
         } => {
             let info = load_and_verify(&dir)?;
             let opts = BootOptions {
@@ -169,7 +249,34 @@ fn run() -> aether_image::Result<()> {
                 tpm_socket,
                 snp_cpu,
                 disk: disk.then(|| info.disk.clone()),
+                data_disk,
             };
+            // The simulated PSP lives as long as this command (until QEMU exits).
+            let psp_dir =
+                tempfile::tempdir().map_err(aether_image::error::io("temporary directory"))?;
+            #[cfg(feature = "sim-tee")]
+            let _psp = if sim_tee {
+                let launch = aether_image::sim_tee::SimLaunch {
+                    dir: dir.clone(),
+                    cmdline: info.cmdline.clone(),
+                    vcpus,
+                    snp_cpu: opts.snp_cpu.clone(),
+                    memory_mib: memory,
+                    snp_report_version: sim_report_version,
+                };
+                let socket = psp_dir.path().join("sim-psp.sock");
+                Some(start_sim_psp(
+                    &launch,
+                    &aether_sim_psp::server::ListenAddr::Unix(socket),
+                )?)
+            } else {
+                None
+            };
+            #[cfg(not(feature = "sim-tee"))]
+            if sim_tee {
+                let _ = (sim_report_version, &psp_dir);
+                return Err(no_sim_tee());
+            }
             let args = if confidential {
                 qemu::confidential(&info.tee, &dir, &info.cmdline, &info.firmware, &opts)
             } else {
@@ -180,6 +287,14 @@ fn run() -> aether_image::Result<()> {
                 };
                 qemu::plain(&dir, &info.cmdline, &fw, &opts)
             };
+            #[cfg(feature = "sim-tee")]
+            let mut args = args;
+            #[cfg(feature = "sim-tee")]
+            if sim_tee {
+                args.extend(aether_image::sim_tee::qemu_args(
+                    &psp_dir.path().join("sim-psp.sock"),
+                ));
+            }
             progress(format!(
                 "booting {}: {}",
                 info.image,
@@ -225,7 +340,78 @@ fn run() -> aether_image::Result<()> {
                 })
             }
         }
+        Cmd::SimPsp {
+            image,
+            listen,
+            vcpus,
+            snp_cpu,
+            memory,
+            cmdline,
+            report_version,
+        } => sim_psp_command(
+            image,
+            &listen,
+            vcpus,
+            &snp_cpu,
+            memory,
+            cmdline,
+            report_version,
+        ),
     }
+}
+
+#[cfg(feature = "sim-tee")]
+fn sim_psp_command(
+    image: PathBuf,
+    listen: &str,
+    vcpus: u32,
+    snp_cpu: &str,
+    memory: u64,
+    cmdline: Option<String>,
+    report_version: u32,
+) -> aether_image::Result<()> {
+    let listen: aether_sim_psp::server::ListenAddr =
+        listen
+            .parse()
+            .map_err(|reason| aether_image::Error::Command {
+                command: "sim-psp --listen".into(),
+                reason,
+            })?;
+    let mut launch = aether_image::sim_tee::SimLaunch::of_image(&image, vcpus, snp_cpu, memory)?;
+    if let Some(c) = cmdline {
+        launch.cmdline = c;
+    }
+    launch.snp_report_version = report_version;
+    let server = start_sim_psp(&launch, &listen)?;
+    // The address clients use (the bound port for tcp:...:0), last on stdout.
+    println!("{}", server.addr());
+    let signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+    ]);
+    match signals {
+        Ok(mut s) => {
+            let _ = s.forever().next();
+        }
+        Err(_) => loop {
+            std::thread::park();
+        },
+    }
+    progress("sim-psp: stopped");
+    Ok(())
+}
+
+#[cfg(not(feature = "sim-tee"))]
+fn sim_psp_command(
+    _image: PathBuf,
+    _listen: &str,
+    _vcpus: u32,
+    _snp_cpu: &str,
+    _memory: u64,
+    _cmdline: Option<String>,
+    _report_version: u32,
+) -> aether_image::Result<()> {
+    Err(no_sim_tee())
 }
 
 fn main() -> ExitCode {

@@ -22,6 +22,9 @@ pub struct BootOptions {
     /// through the firmware instead of passing kernel, initrd and command
     /// line (plain boots only).
     pub disk: Option<String>,
+    /// A raw data disk attached first (so the guest sees it as `/dev/vda`,
+    /// the worker image's `aether.data=/dev/vda:ext4`).
+    pub data_disk: Option<std::path::PathBuf>,
 }
 
 impl Default for BootOptions {
@@ -33,6 +36,7 @@ impl Default for BootOptions {
             tpm_socket: None,
             snp_cpu: "EPYC-v4".into(),
             disk: None,
+            data_disk: None,
         }
     }
 }
@@ -56,6 +60,12 @@ fn common(dir: &Path, cmdline: &str, opts: &BootOptions, kernel: &str) -> Vec<St
         "-device".into(),
         "virtio-rng-pci".into(),
     ];
+    if let Some(data) = &opts.data_disk {
+        a.extend([
+            "-drive".into(),
+            format!("file={},if=virtio,format=raw", p(data)),
+        ]);
+    }
     match &opts.disk {
         Some(disk) => a.extend([
             "-drive".into(),
@@ -308,6 +318,21 @@ mod tests {
         );
         assert!(s.contains("-drive file=/img/v-snp.disk.raw,if=virtio,format=raw,snapshot=on"));
         assert!(!s.contains("-kernel") && !s.contains("-append") && !s.contains("-initrd"));
+    }
+
+    #[test]
+    fn the_data_disk_is_the_first_virtio_disk() {
+        let opts = BootOptions {
+            data_disk: Some("/d/data.raw".into()),
+            disk: Some("w.disk.raw".into()),
+            ..BootOptions::default()
+        };
+        let s = shell_quote("q", &plain(Path::new("/img"), "c", Path::new("/fw"), &opts));
+        let data = s
+            .find("file=/d/data.raw,if=virtio,format=raw")
+            .expect("data disk");
+        let boot = s.find("file=/img/w.disk.raw").expect("boot disk");
+        assert!(data < boot, "{s}");
     }
 
     #[test]

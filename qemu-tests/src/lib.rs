@@ -415,3 +415,33 @@ pub fn build_or_skip(
 pub fn measure_payload() -> Option<PathBuf> {
     static_binaries(&["aether-measure:aether-measure"]).map(|mut v| v.remove(0))
 }
+
+/// The SNP launch digest `sev-snp-measure` 0.0.13 computes for image `dir`'s
+/// firmware, kernel and initrd with `cmdline` and the VM shape (`None` when
+/// the tool is missing, after reporting). Panics when the tool fails.
+pub fn sev_snp_measure(
+    dir: &Path,
+    vcpus: u64,
+    cpu: &str,
+    vmm: &str,
+    guest_features: &str,
+    cmdline: &str,
+) -> Option<String> {
+    let tool = aether_testkit::sev_snp_measure()?;
+    let o = Command::new(&tool)
+        .args(["--mode", "snp", "--vcpus"])
+        .arg(vcpus.to_string())
+        .args(["--vcpu-type", cpu, "--vmm-type", vmm])
+        .args(["--guest-features", guest_features])
+        .arg("--ovmf")
+        .arg(dir.join("OVMF.amdsev.fd"))
+        .arg("--kernel")
+        .arg(dir.join("vmlinuz"))
+        .arg("--initrd")
+        .arg(dir.join("initrd.cpio.zst"))
+        .args(["--append", cmdline])
+        .output()
+        .expect("run sev-snp-measure");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    Some(String::from_utf8_lossy(&o.stdout).trim().to_string())
+}

@@ -2,14 +2,14 @@
 //! artifacts: `sev-snp-measure` 0.0.13 (PyPI) for the SNP launch digests, a
 //! separate Python implementation of the TDX MRTD (`tests/tdx_mrtd.py`).
 
-use aether_qemu_tests::{any_kernel, build_or_skip, measure_payload};
+use aether_qemu_tests::{any_kernel, build_or_skip, measure_payload, sev_snp_measure};
 use std::process::Command;
 
 #[test]
 fn snp_digests_equal_sev_snp_measure() {
-    let Some(tool) = aether_testkit::sev_snp_measure() else {
+    if aether_testkit::sev_snp_measure().is_none() {
         return;
-    };
+    }
     let (Some(kernel), Some(payload)) = (any_kernel(), measure_payload()) else {
         return;
     };
@@ -29,26 +29,15 @@ fn snp_digests_equal_sev_snp_measure() {
         &shapes[shapes.len() / 2],
         &shapes[shapes.len() - 1],
     ] {
-        let o = Command::new(&tool)
-            .args(["--mode", "snp", "--vcpus"])
-            .arg(shape["vcpus"].as_u64().unwrap().to_string())
-            .args(["--vcpu-type", shape["cpu"].as_str().unwrap()])
-            .args(["--vmm-type", shape["vmm"].as_str().unwrap()])
-            .args([
-                "--guest-features",
-                shape["guest_features"].as_str().unwrap(),
-            ])
-            .arg("--ovmf")
-            .arg(dir.join("OVMF.amdsev.fd"))
-            .arg("--kernel")
-            .arg(dir.join("vmlinuz"))
-            .arg("--initrd")
-            .arg(dir.join("initrd.cpio.zst"))
-            .args(["--append", &cmdline])
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let theirs = String::from_utf8_lossy(&o.stdout).trim().to_string();
+        let theirs = sev_snp_measure(
+            &dir,
+            shape["vcpus"].as_u64().unwrap(),
+            shape["cpu"].as_str().unwrap(),
+            shape["vmm"].as_str().unwrap(),
+            shape["guest_features"].as_str().unwrap(),
+            &cmdline,
+        )
+        .unwrap();
         assert_eq!(
             shape["launch_digest"].as_str().unwrap(),
             theirs,

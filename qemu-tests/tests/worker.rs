@@ -1,0 +1,329 @@
+//! The worker appliance under QEMU TCG with the simulated TEE
+//! (`aether-image boot --sim-tee`'s pieces: the launch measurement computed
+//! on the host from exactly what QEMU is given, the simulated PSP on a Unix
+//! socket, its virtio-serial port in the guest).
+//!
+//! The guest's `aether-worker appliance` self-check selects the `sim`
+//! provider by itself (no TEE device, the PSP's port present), binds the
+//! challenge the host put in `worker.toml` on the data disk, and prints the
+//! evidence on the console. The host verifies it with `aether-evidence`
+//! against a policy trusting the simulated root and compares the launch
+//! measurement inside with the manifest's for that VM shape and with
+//! `sev-snp-measure` on the same artifacts; a changed command line gives
+//! another measurement, which the manifest does not list.
+
+use aether_evidence::{Evidence, EvidencePolicy, LaunchMeasurement, TrustRoot, verify};
+use aether_image::build::fetch_input;
+use aether_image::qemu::{BootOptions, plain};
+use aether_image::sim_tee::{self, SimLaunch};
+use aether_qemu_tests::{
+    Vm, build_or_skip, have_qemu, project_kernel, root, sev_snp_measure, static_binaries,
+};
+use aether_sim_psp::server::{ListenAddr, Server};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+const BOOT: Duration = Duration::from_secs(240);
+const VCPUS: u32 = 1;
+const SNP_CPU: &str = "EPYC-v4";
+const MEMORY_MIB: u64 = 2048;
+
+/// The worker image for `tee`, built once per test run into the target's
+/// temporary directory (a build compresses the ~20 MB initrd at zstd-19).
+fn worker_image(tee: &'static str) -> Option<PathBuf> {
+    /// Per TEE: the image directory, or `None` when a prerequisite was missing.
+    type Built = Vec<(&'static str, Option<PathBuf>)>;
+    static BUILT: OnceLock<Mutex<Built>> = OnceLock::new();
+    let mut built = BUILT.get_or_init(|| Mutex::new(Vec::new())).lock().unwrap();
+    if let Some((_, dir)) = built.iter().find(|(t, _)| *t == tee) {
+        return dir.clone();
+    }
+    let dir = (|| {
+        if !have_qemu() {
+            return None;
+        }
+        let kernel = project_kernel()?;
+        let payload = static_binaries(&["aether-worker:aether-worker"])?.remove(0);
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("worker-images");
+        std::fs::create_dir_all(&out).unwrap();
+        build_or_skip("worker", tee, &out, &kernel, Some(&payload), None)
+    })();
+    built.push((tee, dir.clone()));
+    dir
+}
+
+fn generic_ovmf() -> Option<PathBuf> {
+    match fetch_input(&root(), "ovmf-trixie.fd") {
+        Ok(p) => Some(p),
+        Err(e) => {
+            aether_testkit::missing("ovmf-trixie.fd", &e.to_string());
+            None
+        }
+    }
+}
+
+/// An ext4 data disk holding `worker.toml` with the self-check's challenge.
+fn data_disk(dir: &Path, report_data: &[u8; 64]) -> Option<PathBuf> {
+    let staging = dir.join("data");
+    std::fs::create_dir_all(&staging).unwrap();
+    std::fs::write(
+        staging.join("worker.toml"),
+        format!(
+            "[self_check]\nreport_data = \"{}\"\n",
+            hex::encode(report_data)
+        ),
+    )
+    .unwrap();
+    let disk = dir.join("data.raw");
+    std::fs::File::create(&disk)
+        .and_then(|f| f.set_len(64 << 20))
+        .unwrap();
+    let mkfs = std::process::Command::new("mkfs.ext4")
+        .args(["-q", "-F", "-d"])
+        .arg(&staging)
+        .arg(&disk)
+        .output();
+    match mkfs {
+        Ok(o) if o.status.success() => Some(disk),
+        other => {
+            aether_testkit::missing(
+                "mkfs.ext4 -d",
+                &format!("apt-get install e2fsprogs ({other:?})"),
+            );
+            None
+        }
+    }
+}
+
+/// What one boot gave: the evidence line's JSON, the evidence, and the
+/// simulated PSP's log.
+struct Attested {
+    json: serde_json::Value,
+    evidence: Evidence,
+    psp_log: Vec<String>,
+    boot_to_evidence: Duration,
+}
+
+/// Boots `image` with `cmdline` and the simulated PSP of exactly that
+/// launch; returns the evidence the guest printed.
+fn boot_and_attest(image: &Path, cmdline: &str, report_data: &[u8; 64]) -> Option<Attested> {
+    let fw = generic_ovmf()?;
+    let tmp = tempfile::tempdir().unwrap();
+    let disk = data_disk(tmp.path(), report_data)?;
+    let launch = SimLaunch {
+        dir: image.to_path_buf(),
+        cmdline: cmdline.to_string(),
+        vcpus: VCPUS,
+        snp_cpu: SNP_CPU.into(),
+        memory_mib: MEMORY_MIB,
+        snp_report_version: 5,
+    };
+    let psp = sim_tee::psp(&launch).unwrap();
+    let socket = tmp.path().join("psp.sock");
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let log2 = Arc::clone(&log);
+    let _server = Server::start(
+        psp,
+        &ListenAddr::Unix(socket.clone()),
+        Arc::new(move |l: &str| log2.lock().unwrap().push(l.to_string())),
+    )
+    .unwrap();
+    let opts = BootOptions {
+        vcpus: VCPUS,
+        memory_mib: MEMORY_MIB,
+        data_disk: Some(disk),
+        ..BootOptions::default()
+    };
+    let mut args = plain(image, cmdline, &fw, &opts);
+    args.extend(sim_tee::qemu_args(&socket));
+    let start = Instant::now();
+    let mut vm = Vm::start(&args);
+    vm.wait_for("data: /dev/vda (ext4) on /var/lib/aether", BOOT);
+    let line = vm.wait_for("AETHER-EVIDENCE ", BOOT);
+    let boot_to_evidence = start.elapsed();
+    let json_text = line.split_once("AETHER-EVIDENCE ").unwrap().1;
+    let json: serde_json::Value = serde_json::from_str(json_text)
+        .unwrap_or_else(|e| vm.fail(&format!("evidence line is not JSON: {e}")));
+    let console = vm.console();
+    for needle in [
+        "self-check: evidence provider sim",
+        "configfs-tsm: skipped",
+        "sim: used: simulated PSP at virtio:org.aether.sim-psp.0",
+    ] {
+        assert!(
+            console.contains(needle),
+            "no {needle:?} on the console:\n{console}"
+        );
+    }
+    let evidence: Evidence = serde_json::from_value(json["evidence"].clone()).unwrap();
+    let psp_log = log.lock().unwrap().clone();
+    Some(Attested {
+        json,
+        evidence,
+        psp_log,
+        boot_to_evidence,
+    })
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn manifest(dir: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap()
+}
+
+/// The manifest's SNP launch digest for the booted shape.
+fn manifest_snp_digest(m: &serde_json::Value) -> (String, String) {
+    let shape = m["measurements"]["snp"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["vcpus"] == VCPUS && s["cpu"] == SNP_CPU && s["vmm"] == "QEMU")
+        .expect("the manifest lists the booted shape");
+    (
+        shape["launch_digest"].as_str().unwrap().to_string(),
+        shape["guest_features"].as_str().unwrap().to_string(),
+    )
+}
+
+fn snp_measurement(e: &Evidence, report_data: &[u8; 64]) -> String {
+    let claims = verify(e, &EvidencePolicy::production().with_simulated(), now())
+        .expect("simulated evidence verifies under a policy trusting the simulated root");
+    assert_eq!(
+        &claims.report_data, report_data,
+        "the evidence binds the host's challenge"
+    );
+    assert_eq!(claims.root, TrustRoot::Simulated);
+    // A production policy refuses it.
+    assert_eq!(
+        verify(e, &EvidencePolicy::production(), now())
+            .unwrap_err()
+            .check(),
+        "root_not_allowed"
+    );
+    match claims.measurement {
+        LaunchMeasurement::Snp(d) => hex::encode(d),
+        other => panic!("not SNP: {other:?}"),
+    }
+}
+
+#[test]
+fn worker_snp_evidence_matches_the_manifest_and_sev_snp_measure() {
+    let Some(dir) = worker_image("snp") else {
+        return;
+    };
+    let m = manifest(&dir);
+    let rd: [u8; 64] = std::array::from_fn(|i| i as u8 ^ 0xA5);
+    let Some(a) = boot_and_attest(&dir, m["cmdline"].as_str().unwrap(), &rd) else {
+        return;
+    };
+    eprintln!(
+        "worker-snp: evidence on the console {:.1?} after QEMU start; the guest's evidence call took {} ms",
+        a.boot_to_evidence, a.json["elapsed_ms"]
+    );
+    assert_eq!(a.json["provider"], "sim");
+    assert_eq!(a.json["tee"], "snp");
+    assert_eq!(a.json["report_data"], hex::encode(rd));
+    let ours = snp_measurement(&a.evidence, &rd);
+    let (want, features) = manifest_snp_digest(&m);
+    assert_eq!(
+        ours, want,
+        "the evidence carries the manifest's launch digest"
+    );
+    let Some(theirs) = sev_snp_measure(
+        &dir,
+        u64::from(VCPUS),
+        SNP_CPU,
+        "QEMU",
+        &features,
+        m["cmdline"].as_str().unwrap(),
+    ) else {
+        return;
+    };
+    assert_eq!(ours, theirs, "and sev-snp-measure's on the same artifacts");
+    // Report version 5 by default.
+    let Evidence::Snp { report, .. } = &a.evidence else {
+        unreachable!()
+    };
+    assert_eq!(u32::from_le_bytes(report[..4].try_into().unwrap()), 5);
+    assert!(
+        a.psp_log
+            .iter()
+            .any(|l| l.contains("snp evidence for report data")),
+        "{:?}",
+        a.psp_log
+    );
+}
+
+#[test]
+fn worker_with_a_changed_cmdline_has_another_measurement() {
+    let Some(dir) = worker_image("snp") else {
+        return;
+    };
+    let m = manifest(&dir);
+    let changed = format!("{} aether.debug=1", m["cmdline"].as_str().unwrap());
+    let rd = [0x5c; 64];
+    let Some(a) = boot_and_attest(&dir, &changed, &rd) else {
+        return;
+    };
+    let ours = snp_measurement(&a.evidence, &rd);
+    let listed: Vec<&str> = m["measurements"]["snp"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["launch_digest"].as_str().unwrap())
+        .collect();
+    assert!(
+        !listed.contains(&ours.as_str()),
+        "a changed command line must not measure to any digest the manifest lists"
+    );
+    // It is what the hardware would measure for that command line.
+    let (_, features) = manifest_snp_digest(&m);
+    if let Some(theirs) =
+        sev_snp_measure(&dir, u64::from(VCPUS), SNP_CPU, "QEMU", &features, &changed)
+    {
+        assert_eq!(ours, theirs);
+    }
+}
+
+#[test]
+fn worker_tdx_evidence_matches_the_manifest() {
+    let Some(dir) = worker_image("tdx") else {
+        return;
+    };
+    let m = manifest(&dir);
+    let rd = [0x7d; 64];
+    let Some(a) = boot_and_attest(&dir, m["cmdline"].as_str().unwrap(), &rd) else {
+        return;
+    };
+    eprintln!(
+        "worker-tdx: evidence on the console {:.1?} after QEMU start; the guest's evidence call took {} ms",
+        a.boot_to_evidence, a.json["elapsed_ms"]
+    );
+    assert_eq!(a.json["tee"], "tdx");
+    let claims = verify(
+        &a.evidence,
+        &EvidencePolicy::production().with_simulated(),
+        now(),
+    )
+    .unwrap();
+    assert_eq!(claims.report_data, rd);
+    let LaunchMeasurement::Tdx { mrtd, rtmr } = claims.measurement else {
+        panic!("not TDX: {:?}", claims.measurement)
+    };
+    let tdx = &m["measurements"]["tdx"];
+    assert_eq!(hex::encode(mrtd), tdx["mrtd"].as_str().unwrap());
+    let shape = tdx["shapes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["memory_mib"] == MEMORY_MIB)
+        .unwrap();
+    assert_eq!(hex::encode(rtmr[1]), shape["rtmr1"].as_str().unwrap());
+    assert_eq!(hex::encode(rtmr[2]), shape["rtmr2"].as_str().unwrap());
+}

@@ -70,11 +70,13 @@
 //! ```
 
 mod error;
+mod node;
 pub mod proof;
 pub mod schema;
 #[cfg(feature = "db")]
 pub mod store;
 pub mod tree;
+mod update;
 
 pub use error::{Error, Result};
 pub use proof::{

@@ -351,6 +351,43 @@ pub fn jmt_node_key(node_key: &jmt::storage::NodeKey) -> Vec<u8> {
     borsh::to_vec(node_key).expect("encoding into a Vec is infallible")
 }
 
+/// Key of an object's entry in the `due` index.
+pub fn due_key(height: u64, key: &ObjectKey) -> [u8; 40] {
+    let mut out = [0u8; 40];
+    out[..8].copy_from_slice(&height.to_be_bytes());
+    out[8..].copy_from_slice(&key.tree_key().0);
+    out
+}
+
+/// The prefix of a namespace in the `object_kinds` index (the first byte
+/// of the key's canonical encoding: its variant index).
+pub fn object_kind_prefix(key: &ObjectKey) -> [u8; 1] {
+    [key.encode()[0]]
+}
+
+/// Key of an object in the `object_kinds` index.
+pub fn object_kind_key(key: &ObjectKey) -> [u8; 33] {
+    let mut out = [0u8; 33];
+    out[0] = object_kind_prefix(key)[0];
+    out[1..].copy_from_slice(&key.tree_key().0);
+    out
+}
+
+/// Decodes an object record.
+pub fn decode_object(key: &[u8], bytes: &[u8]) -> Result<Object> {
+    Object::decode(bytes).map_err(|e| corrupt(cf::OBJECTS, key, e.to_string()))
+}
+
+/// Decodes a `due` index value (the object's key).
+pub fn decode_due(key: &[u8], bytes: &[u8]) -> Result<ObjectKey> {
+    ObjectKey::decode(bytes).map_err(|e| corrupt(cf::DUE, key, e.to_string()))
+}
+
+/// Decodes a boundary receipt record.
+pub fn decode_boundary(key: &[u8], bytes: &[u8]) -> Result<BoundaryReceipt> {
+    BoundaryReceipt::decode(bytes).map_err(|e| corrupt(cf::BOUNDARY, key, e.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -456,41 +493,4 @@ mod tests {
             let _ = HeaderRecord::decode(b"k", &bytes);
         }
     }
-}
-
-/// Key of an object's entry in the `due` index.
-pub fn due_key(height: u64, key: &ObjectKey) -> [u8; 40] {
-    let mut out = [0u8; 40];
-    out[..8].copy_from_slice(&height.to_be_bytes());
-    out[8..].copy_from_slice(&key.tree_key().0);
-    out
-}
-
-/// The prefix of a namespace in the `object_kinds` index (the first byte
-/// of the key's canonical encoding: its variant index).
-pub fn object_kind_prefix(key: &ObjectKey) -> [u8; 1] {
-    [key.encode()[0]]
-}
-
-/// Key of an object in the `object_kinds` index.
-pub fn object_kind_key(key: &ObjectKey) -> [u8; 33] {
-    let mut out = [0u8; 33];
-    out[0] = object_kind_prefix(key)[0];
-    out[1..].copy_from_slice(&key.tree_key().0);
-    out
-}
-
-/// Decodes an object record.
-pub fn decode_object(key: &[u8], bytes: &[u8]) -> Result<Object> {
-    Object::decode(bytes).map_err(|e| corrupt(cf::OBJECTS, key, e.to_string()))
-}
-
-/// Decodes a `due` index value (the object's key).
-pub fn decode_due(key: &[u8], bytes: &[u8]) -> Result<ObjectKey> {
-    ObjectKey::decode(bytes).map_err(|e| corrupt(cf::DUE, key, e.to_string()))
-}
-
-/// Decodes a boundary receipt record.
-pub fn decode_boundary(key: &[u8], bytes: &[u8]) -> Result<BoundaryReceipt> {
-    BoundaryReceipt::decode(bytes).map_err(|e| corrupt(cf::BOUNDARY, key, e.to_string()))
 }

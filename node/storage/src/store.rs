@@ -46,9 +46,11 @@
 //! snapshot, so they see one committed block's state, never a mix.
 
 use crate::error::{Error, Result};
+use crate::node::{NodeId, TreeNode};
 use crate::proof::{ObjectProof, StateProof};
 use crate::schema::{self, HeaderRecord, MetaKey, SCHEMA_VERSION, Tip, TxLocation, UtxoRecord, cf};
 use crate::tree::{self, TreeChanges, empty_root, state_key};
+use crate::update::NodeSource;
 use aether_ledger::{BlockOutcome, StateDiff, UtxoView, ViewError};
 use aether_types::{
     Address, Block, BlockHash, BlockHeader, BoundaryReceipt, Canonical, Digest, Object, ObjectKey,
@@ -58,7 +60,8 @@ use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
 use jmt::{KeyHash, OwnedValue, Version};
 use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DB, DBCompressionType,
-    DBIteratorWithThreadMode, Direction, IteratorMode, Options, Snapshot, WriteBatch, WriteOptions,
+    DBIteratorWithThreadMode, Direction, IteratorMode, Options, ReadOptions, Snapshot, WriteBatch,
+    WriteOptions,
 };
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
@@ -242,6 +245,9 @@ trait Source: Sync {
     ) -> Result<Option<T>>;
     fn read_many(&self, cf: &ColumnFamily, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>>;
     fn scan_from<'s>(&'s self, cf: &ColumnFamily, from: &[u8]) -> DBIteratorWithThreadMode<'s, DB>;
+    /// Read options that see what this source sees (reused across the
+    /// many point reads of a tree update instead of one allocation each).
+    fn read_options(&self) -> ReadOptions;
 }
 
 impl Source for DB {
@@ -266,6 +272,10 @@ impl Source for DB {
 
     fn scan_from<'s>(&'s self, cf: &ColumnFamily, from: &[u8]) -> DBIteratorWithThreadMode<'s, DB> {
         self.iterator_cf(cf, IteratorMode::From(from, Direction::Forward))
+    }
+
+    fn read_options(&self) -> ReadOptions {
+        ReadOptions::default()
     }
 }
 
@@ -292,12 +302,21 @@ impl Source for Snapshot<'_> {
     fn scan_from<'s>(&'s self, cf: &ColumnFamily, from: &[u8]) -> DBIteratorWithThreadMode<'s, DB> {
         self.iterator_cf(cf, IteratorMode::From(from, Direction::Forward))
     }
+
+    fn read_options(&self) -> ReadOptions {
+        let mut options = ReadOptions::default();
+        options.set_snapshot(self);
+        options
+    }
 }
 
 /// `jmt`'s reader over the `jmt_nodes` and `utxos` column families of a
 /// database or snapshot.
 struct DbTreeReader<'a, S: Source> {
     source: &'a S,
+    db: &'a DB,
+    /// `source`'s view, for the batched update's node reads.
+    node_reads: ReadOptions,
     nodes: &'a ColumnFamily,
     utxos: &'a ColumnFamily,
     objects: &'a ColumnFamily,
@@ -350,6 +369,25 @@ impl<S: Source> TreeReader for DbTreeReader<'_, S> {
             }
         }
         Ok(best)
+    }
+}
+
+impl<S: Source> NodeSource for DbTreeReader<'_, S> {
+    fn node(&self, id: &NodeId) -> Result<Option<TreeNode>> {
+        let key = id.key();
+        let Some(bytes) = self
+            .db
+            .get_pinned_cf_opt(self.nodes, &*key, &self.node_reads)?
+        else {
+            return Ok(None);
+        };
+        TreeNode::decode(&bytes)
+            .map(Some)
+            .map_err(|reason| Error::Corruption {
+                cf: cf::JMT_NODES,
+                key: hex::encode(&*key),
+                reason: reason.into(),
+            })
     }
 }
 
@@ -501,6 +539,8 @@ impl Store {
     fn tree_reader<'a, S: Source>(&'a self, source: &'a S) -> Result<DbTreeReader<'a, S>> {
         Ok(DbTreeReader {
             source,
+            db: &self.db,
+            node_reads: source.read_options(),
             nodes: self.cf(cf::JMT_NODES)?,
             utxos: self.cf(cf::UTXOS)?,
             objects: self.cf(cf::OBJECTS)?,
@@ -581,6 +621,18 @@ impl Store {
     /// in the header of the next block. Pass it to [`Store::commit_prepared`]
     /// with that block (it is refused if another block was committed since).
     pub fn prepare_state(&self, diff: &StateDiff) -> Result<StateUpdate> {
+        self.prepare_with(diff, false)
+    }
+
+    /// [`Store::prepare_state`] through `jmt`'s own key-by-key
+    /// `put_value_set`: the path the store used before the batched update,
+    /// kept as the reference for equality tests and the benchmark. Same
+    /// result (root, nodes, stale nodes), several times slower.
+    pub fn prepare_state_key_by_key(&self, diff: &StateDiff) -> Result<StateUpdate> {
+        self.prepare_with(diff, true)
+    }
+
+    fn prepare_with(&self, diff: &StateDiff, key_by_key: bool) -> Result<StateUpdate> {
         let started = Instant::now();
         let snapshot = self.db.snapshot();
         let base = read_meta(&snapshot, self.cf(cf::META)?)?.tip;
@@ -592,11 +644,12 @@ impl Store {
             })?,
         };
         let reader = self.tree_reader(&snapshot)?;
-        let changes = tree::compute_changes(
-            &reader,
-            version,
-            tree::value_set(&diff.spent, &diff.created, &diff.objects),
-        )?;
+        let set = tree::value_set(&diff.spent, &diff.created, &diff.objects);
+        let changes = if key_by_key {
+            tree::compute_changes_key_by_key(&reader, version, set)?
+        } else {
+            tree::compute_changes(&reader, version, set)?
+        };
         Ok(StateUpdate {
             base,
             diff_commitment: diff.commitment(),
@@ -843,14 +896,11 @@ impl Store {
 
         // The state tree: new nodes, stale nodes removed.
         let nodes = self.cf(cf::JMT_NODES)?;
-        for (node_key, node) in update.changes.batch.node_batch.nodes() {
-            let value = borsh::to_vec(node).map_err(|e| Error::Tree {
-                reason: e.to_string(),
-            })?;
-            batch.put_cf(nodes, schema::jmt_node_key(node_key), value);
+        for (id, node) in &update.changes.nodes {
+            batch.put_cf(nodes, &*id.key(), node);
         }
-        for node_key in &update.changes.stale {
-            batch.delete_cf(nodes, schema::jmt_node_key(node_key));
+        for id in &update.changes.stale {
+            batch.delete_cf(nodes, &*id.key());
         }
 
         // The block, its transactions and receipts.
@@ -909,8 +959,8 @@ impl Store {
             hash,
             state_root: root,
             batch_bytes,
-            tree_nodes_written: update.changes.batch.node_batch.nodes().len(),
-            tree_nodes_deleted: update.changes.stale.len(),
+            tree_nodes_written: update.changes.new_nodes(),
+            tree_nodes_deleted: update.changes.stale_nodes(),
             state_time: update.elapsed,
             write_time: started.elapsed(),
         })

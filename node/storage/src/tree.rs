@@ -36,13 +36,15 @@
 //! crash of the node.
 
 use crate::error::{Error, Result};
+use crate::node::{NodeId, TreeNode};
 use crate::proof::{ObjectProof, StateProof, ValueProof};
+use crate::schema;
+use crate::update::{self, Change, NodeSource};
 use aether_types::{Canonical, Digest, Object, ObjectKey, OutPoint, TxOutput, tagged_hash};
-use jmt::storage::{LeafNode, Node, NodeBatch, NodeKey, TreeReader, TreeUpdateBatch, TreeWriter};
+use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
 use jmt::{JellyfishMerkleTree, KeyHash, OwnedValue, SimpleHasher, Version};
 use std::collections::{BTreeMap, HashMap};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::RwLock;
 
 /// Domain tag of [`state_key`].
 pub const STATE_KEY_TAG: &str = "aether/state-key/v1";
@@ -98,10 +100,25 @@ pub struct TreeChanges {
     pub version: Version,
     /// Root after the changes.
     pub root: Digest,
-    /// `jmt`'s batch: new nodes (and the values it saw).
-    pub batch: TreeUpdateBatch,
+    /// New nodes, with their encodings (`jmt`'s `NodeKey` and `Node`).
+    pub(crate) nodes: Vec<(NodeId, Vec<u8>)>,
     /// Nodes no longer reachable from the new root (to delete).
-    pub stale: Vec<NodeKey>,
+    pub(crate) stale: Vec<NodeId>,
+    /// The changes applied (the in-memory tree keeps the values; the
+    /// store has them in its own column families).
+    pub(crate) values: BTreeMap<KeyHash, Option<OwnedValue>>,
+}
+
+impl TreeChanges {
+    /// Number of new nodes to write.
+    pub fn new_nodes(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Number of nodes to delete.
+    pub fn stale_nodes(&self) -> usize {
+        self.stale.len()
+    }
 }
 
 impl std::fmt::Debug for TreeChanges {
@@ -109,7 +126,7 @@ impl std::fmt::Debug for TreeChanges {
         f.debug_struct("TreeChanges")
             .field("version", &self.version)
             .field("root", &self.root)
-            .field("new_nodes", &self.batch.node_batch.nodes().len())
+            .field("new_nodes", &self.nodes.len())
             .field("stale_nodes", &self.stale.len())
             .finish()
     }
@@ -165,24 +182,69 @@ fn tree_error(e: anyhow::Error) -> Error {
 }
 
 /// Computes the tree after `changes` at `version` on top of the tree that
-/// `reader` holds at `version - 1` (or the empty tree for version 0).
-pub(crate) fn compute_changes<R: TreeReader>(
+/// `source` holds at `version - 1` (or the empty tree for version 0): the
+/// batched update of [`crate::update`], with the same result as
+/// [`compute_changes_key_by_key`].
+pub(crate) fn compute_changes<S: NodeSource>(
+    source: &S,
+    version: Version,
+    changes: BTreeMap<KeyHash, Option<OwnedValue>>,
+) -> Result<TreeChanges> {
+    let list: Vec<Change<'_>> = changes
+        .iter()
+        .map(|(key, value)| Change {
+            key: key.0,
+            value: value.as_deref(),
+        })
+        .collect();
+    let (root, output) = guarded(|| update::apply(source, version, &list).map_err(Into::into))?;
+    drop(list);
+    Ok(TreeChanges {
+        version,
+        root: Digest(root),
+        nodes: output.nodes,
+        stale: output.stale,
+        values: changes,
+    })
+}
+
+/// The reference path: `jmt`'s own `put_value_set`, which inserts the
+/// changes one key at a time (what the store did before the batched
+/// update). Same result as [`compute_changes`], several times slower; kept
+/// for the equality tests and the benchmark.
+pub(crate) fn compute_changes_key_by_key<R: TreeReader>(
     reader: &R,
     version: Version,
     changes: BTreeMap<KeyHash, Option<OwnedValue>>,
 ) -> Result<TreeChanges> {
     let (root, batch) = guarded(|| {
-        JellyfishMerkleTree::<R, StateHasher>::new(reader).put_value_set(changes, version)
+        JellyfishMerkleTree::<R, StateHasher>::new(reader).put_value_set(changes.clone(), version)
     })?;
-    let mut stale: Vec<NodeKey> = batch
+    let id = |key: &NodeKey| {
+        NodeId::decode(&schema::jmt_node_key(key)).ok_or_else(|| Error::Tree {
+            reason: format!("jmt produced a node key we cannot read: {key:?}"),
+        })
+    };
+    let nodes = batch
+        .node_batch
+        .nodes()
+        .iter()
+        .map(|(key, node)| {
+            let bytes = borsh::to_vec(node).map_err(|e| Error::Tree {
+                reason: e.to_string(),
+            })?;
+            Ok((id(key)?, bytes))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut stale = batch
         .stale_node_index_batch
         .iter()
-        .map(|index| index.node_key.clone())
-        .collect();
+        .map(|index| id(&index.node_key))
+        .collect::<Result<Vec<_>>>()?;
     if let Some(previous) = version.checked_sub(1) {
         // `jmt` copies an unchanged root to the new version without marking
         // the old one stale; it is unreachable from the new root either way.
-        let old_root = root_key(previous);
+        let old_root = NodeId::root(previous);
         if !stale.contains(&old_root) {
             stale.push(old_root);
         }
@@ -190,8 +252,9 @@ pub(crate) fn compute_changes<R: TreeReader>(
     Ok(TreeChanges {
         version,
         root: Digest(root.0),
-        batch,
+        nodes,
         stale,
+        values: changes,
     })
 }
 
@@ -272,12 +335,24 @@ pub struct MemoryStateTree {
     store: MemoryNodeStore,
     version: Option<Version>,
     root: Option<Digest>,
+    key_by_key: bool,
 }
 
 impl MemoryStateTree {
     /// An empty tree (no version written yet).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty tree that applies changes with `jmt`'s own key-by-key
+    /// `put_value_set` instead of the batched update: the reference the
+    /// equality tests and the benchmark compare against (same roots, nodes
+    /// and proofs; several times slower).
+    pub fn new_key_by_key() -> Self {
+        MemoryStateTree {
+            key_by_key: true,
+            ..Self::default()
+        }
     }
 
     /// Applies one block's changes as the next version (0 first) and
@@ -298,20 +373,31 @@ impl MemoryStateTree {
         created: impl IntoIterator<Item = (&'a OutPoint, &'a TxOutput)>,
         objects: impl IntoIterator<Item = (&'a ObjectKey, &'a Option<Object>)>,
     ) -> Result<Digest> {
+        self.apply_changes(value_set(spent, created, objects))
+            .map(|changes| changes.root)
+    }
+
+    /// Applies a set of key changes as the next version; returns what was
+    /// written.
+    pub(crate) fn apply_changes(
+        &mut self,
+        set: BTreeMap<KeyHash, Option<OwnedValue>>,
+    ) -> Result<TreeChanges> {
         let version = match self.version {
             None => 0,
             Some(v) => v.checked_add(1).ok_or_else(|| Error::Tree {
                 reason: "version overflow".into(),
             })?,
         };
-        let changes = compute_changes(&self.store, version, value_set(spent, created, objects))?;
-        self.store
-            .write_node_batch(&changes.batch.node_batch)
-            .map_err(tree_error)?;
-        self.store.remove(&changes.stale);
+        let changes = if self.key_by_key {
+            compute_changes_key_by_key(&self.store, version, set)?
+        } else {
+            compute_changes(&self.store, version, set)?
+        };
+        self.store.apply(&changes);
         self.version = Some(version);
         self.root = Some(changes.root);
-        Ok(changes.root)
+        Ok(changes)
     }
 
     /// Applies a ledger [`aether_ledger::StateDiff`].
@@ -332,7 +418,7 @@ impl MemoryStateTree {
 
     /// Number of tree nodes held (the tree is pruned to the latest version).
     pub fn node_count(&self) -> usize {
-        self.store.nodes.read().map(|n| n.len()).unwrap_or(0)
+        self.store.nodes.len()
     }
 
     /// Inclusion or exclusion proof of `out_point` against [`Self::root`].
@@ -350,37 +436,94 @@ impl MemoryStateTree {
             None => Ok(ObjectProof::empty_tree()),
         }
     }
+
+    /// Every stored node: position and encoding, sorted (tests compare
+    /// trees node by node).
+    #[cfg(test)]
+    pub(crate) fn nodes(&self) -> Vec<(NodeId, Vec<u8>)> {
+        let mut nodes: Vec<_> = self
+            .store
+            .nodes
+            .iter()
+            .map(|(id, bytes)| (*id, bytes.clone()))
+            .collect();
+        nodes.sort();
+        nodes
+    }
+
+    /// The stored nodes, to damage them in tests.
+    #[cfg(test)]
+    pub(crate) fn nodes_mut(&mut self) -> &mut HashMap<NodeId, Vec<u8>> {
+        &mut self.store.nodes
+    }
+
+    /// `jmt`'s value and proof for a raw tree key at the latest version.
+    #[cfg(test)]
+    pub(crate) fn raw_proof(
+        &self,
+        key: KeyHash,
+    ) -> (
+        Option<OwnedValue>,
+        jmt::proof::SparseMerkleProof<StateHasher>,
+    ) {
+        let version = self.version.expect("a version was written");
+        JellyfishMerkleTree::<_, StateHasher>::new(&self.store)
+            .get_with_proof(key, version)
+            .expect("proof")
+    }
 }
 
-/// Nodes and latest values in memory; implements `jmt`'s reader and writer.
+/// Nodes (as their `jmt_nodes` encodings, like the store) and the latest
+/// values, in memory; implements `jmt`'s reader and the batched update's.
 #[derive(Debug, Default)]
 struct MemoryNodeStore {
-    nodes: RwLock<HashMap<NodeKey, Node>>,
-    values: RwLock<HashMap<KeyHash, OwnedValue>>,
+    nodes: HashMap<NodeId, Vec<u8>>,
+    values: HashMap<KeyHash, OwnedValue>,
 }
 
 impl MemoryNodeStore {
-    fn remove(&self, keys: &[NodeKey]) {
-        if let Ok(mut nodes) = self.nodes.write() {
-            for key in keys {
-                nodes.remove(key);
-            }
+    fn apply(&mut self, changes: &TreeChanges) {
+        for id in &changes.stale {
+            self.nodes.remove(id);
+        }
+        for (id, bytes) in &changes.nodes {
+            self.nodes.insert(*id, bytes.clone());
+        }
+        for (key, value) in &changes.values {
+            match value {
+                Some(value) => self.values.insert(*key, value.clone()),
+                None => self.values.remove(key),
+            };
         }
     }
 }
 
-fn poisoned() -> anyhow::Error {
-    anyhow::anyhow!("memory tree lock poisoned")
+impl NodeSource for MemoryNodeStore {
+    fn node(&self, id: &NodeId) -> Result<Option<TreeNode>> {
+        self.nodes
+            .get(id)
+            .map(|bytes| {
+                TreeNode::decode(bytes).map_err(|reason| Error::Corruption {
+                    cf: crate::schema::cf::JMT_NODES,
+                    key: hex::encode(id.encode()),
+                    reason: reason.into(),
+                })
+            })
+            .transpose()
+    }
 }
 
 impl TreeReader for MemoryNodeStore {
     fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
+        let key = schema::jmt_node_key(node_key);
+        let Some(id) = NodeId::decode(&key) else {
+            return Ok(None);
+        };
         Ok(self
             .nodes
-            .read()
-            .map_err(|_| poisoned())?
-            .get(node_key)
-            .cloned())
+            .get(&id)
+            .map(|bytes| schema::decode_jmt_node(&key, bytes))
+            .transpose()?)
     }
 
     /// Only the latest value of each key is kept (the tree is pruned to the
@@ -390,40 +533,22 @@ impl TreeReader for MemoryNodeStore {
         _max_version: Version,
         key_hash: KeyHash,
     ) -> anyhow::Result<Option<OwnedValue>> {
-        Ok(self
-            .values
-            .read()
-            .map_err(|_| poisoned())?
-            .get(&key_hash)
-            .cloned())
+        Ok(self.values.get(&key_hash).cloned())
     }
 
     fn get_rightmost_leaf(&self) -> anyhow::Result<Option<(NodeKey, LeafNode)>> {
-        let nodes = self.nodes.read().map_err(|_| poisoned())?;
-        Ok(nodes
-            .iter()
-            .filter_map(|(key, node)| match node {
-                Node::Leaf(leaf) => Some((key.clone(), leaf.clone())),
-                _ => None,
-            })
-            .max_by_key(|(_, leaf)| leaf.key_hash()))
-    }
-}
-
-impl TreeWriter for MemoryNodeStore {
-    fn write_node_batch(&self, node_batch: &NodeBatch) -> anyhow::Result<()> {
-        let mut nodes = self.nodes.write().map_err(|_| poisoned())?;
-        for (key, node) in node_batch.nodes() {
-            nodes.insert(key.clone(), node.clone());
+        let mut best: Option<(NodeKey, LeafNode)> = None;
+        for (id, bytes) in &self.nodes {
+            let key = id.encode();
+            if let Node::Leaf(leaf) = schema::decode_jmt_node(&key, bytes)?
+                && best
+                    .as_ref()
+                    .is_none_or(|(_, b)| b.key_hash() < leaf.key_hash())
+            {
+                best = Some((borsh::from_slice(&key)?, leaf));
+            }
         }
-        let mut values = self.values.write().map_err(|_| poisoned())?;
-        for ((_, key_hash), value) in node_batch.values() {
-            match value {
-                Some(value) => values.insert(*key_hash, value.clone()),
-                None => values.remove(key_hash),
-            };
-        }
-        Ok(())
+        Ok(best)
     }
 }
 

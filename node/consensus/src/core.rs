@@ -28,13 +28,29 @@ pub const ROUND_WINDOW: u64 = 64;
 /// Most proposals kept while they wait for their parent.
 const MAX_WAITING: usize = 256;
 
+/// The committed block an epoch builds on: the genesis for epoch 0, the
+/// last block of the previous epoch afterwards. It plays the genesis
+/// block's part within the epoch (the root of the block tree, certified by
+/// a signature-less QC of round 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EpochStart {
+    /// Its id.
+    pub block: BlockHash,
+    /// Its height.
+    pub height: u64,
+}
+
 /// Static parameters of a node's consensus.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
-    /// Id of the genesis block (committed at height 0, round 0).
+    /// Id of the genesis block. Every signature is made over it (see
+    /// [`crate::signing`]), in every epoch.
     pub genesis: BlockHash,
     /// The epoch.
     pub epoch: Epoch,
+    /// The block the epoch starts from (the genesis at height 0 unless
+    /// set with [`Config::starting_at`]).
+    pub start: EpochStart,
     /// The epoch's leader seed.
     pub epoch_seed: Digest,
     /// First round timeout, in milliseconds (from measured latency: a few
@@ -47,15 +63,37 @@ pub struct Config {
 }
 
 impl Config {
-    /// Defaults: 1 s first timeout, 30 s cap, skip after 3 failed rounds.
+    /// Defaults: 1 s first timeout, 30 s cap, skip after 3 failed rounds;
+    /// the epoch starts from the genesis block.
     pub fn new(genesis: BlockHash, epoch: Epoch, epoch_seed: Digest) -> Self {
         Config {
             genesis,
             epoch,
+            start: EpochStart {
+                block: genesis,
+                height: 0,
+            },
             epoch_seed,
             base_timeout_ms: 1_000,
             max_timeout_ms: 30_000,
             leader_failure_limit: 3,
+        }
+    }
+
+    /// The same configuration for an epoch that starts from the committed
+    /// block `block` at `height` (the last block of the previous epoch):
+    /// rounds start again at 1 above it, with a fresh safety state.
+    pub fn starting_at(mut self, block: BlockHash, height: u64) -> Self {
+        self.start = EpochStart { block, height };
+        self
+    }
+
+    /// The signature-less QC of round 0 that certifies the epoch's start
+    /// block (the genesis QC in epoch 0).
+    pub fn start_qc(&self) -> QuorumCert {
+        QuorumCert {
+            height: self.start.height,
+            ..QuorumCert::genesis(self.epoch, self.start.block)
         }
     }
 
@@ -211,8 +249,8 @@ struct Want {
 pub struct Restore {
     /// The last synced safety state (`None` for a fresh node).
     pub safety: Option<SafetyState>,
-    /// The epoch's committed blocks after genesis, in height order (the
-    /// leader-failure counts are recomputed from them).
+    /// The epoch's committed blocks after its start block, in height order
+    /// (the leader-failure counts are recomputed from them).
     pub committed: Vec<Proposal>,
 }
 
@@ -273,16 +311,15 @@ impl Core {
         if set.key(me) != Some(&key.public_key()) {
             return Err(ConsensusError::NotInSet(me));
         }
-        let genesis_qc = QuorumCert::genesis(config.epoch, config.genesis);
         let safety = match restore.safety {
             Some(s) if s.epoch != config.epoch => return Err(ConsensusError::EpochMismatch),
             Some(s) => s,
-            None => SafetyState::new(genesis_qc),
+            None => SafetyState::new(config.start_qc()),
         };
         // Replay the epoch's committed chain for the leader-failure counts.
         let mut root = Root {
-            id: config.genesis,
-            height: 0,
+            id: config.start.block,
+            height: config.start.height,
             round: Round(0),
             failures: LeaderFailures::default(),
         };
@@ -483,8 +520,8 @@ impl Core {
             return false;
         }
         if qc.is_genesis() {
-            return qc.block == self.config.genesis
-                && qc.height == 0
+            return qc.block == self.config.start.block
+                && qc.height == self.config.start.height
                 && qc.signature == BlsSignatureBytes::ZERO;
         }
         let digest = qc.digest();

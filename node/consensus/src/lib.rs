@@ -108,6 +108,18 @@
 //! timeout, proposal fields, evidence); what each signature covers is in
 //! [`signing`]; the persisted state is [`SafetyState`].
 //!
+//! # Epochs
+//! A core serves one epoch: one [`ValidatorSet`], one seed. The ledger
+//! fixes the set and seed of epoch `e+1` at the end of the last block of
+//! epoch `e`. When the driver commits that block it drops the core
+//! (ignoring the rest of that batch's actions) and builds the core of
+//! epoch `e+1` from the ledger's set, with [`Config::starting_at`] that
+//! block and a fresh safety state: the block is the new epoch's root,
+//! certified by a signature-less QC of round 0 ([`Config::start_qc`]).
+//! Blocks of epoch `e` above it are never committed. Signatures are made
+//! over the chain's genesis id in every epoch, and statements carry their
+//! epoch, so nothing signed in one epoch counts in another.
+//!
 //! # Equivocation
 //! Two valid signed votes, or two valid signed proposals, of one validator
 //! in one round for different blocks give an
@@ -138,7 +150,7 @@ mod tree;
 pub mod validators;
 mod votes;
 
-pub use crate::core::{Action, Config, Core, Event, ROUND_WINDOW, Rejection, Restore};
+pub use crate::core::{Action, Config, Core, EpochStart, Event, ROUND_WINDOW, Rejection, Restore};
 pub use error::{ConsensusError, EvidenceError};
 pub use evidence::verify_evidence;
 pub use leader::{LeaderFailures, next_epoch_seed};

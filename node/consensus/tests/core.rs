@@ -80,10 +80,16 @@ impl Net {
         // One memo for the in-process network: each signature is verified
         // once, not once per node.
         let memo = VerifyMemo::new();
-        let mut net = Net {
-            cores: (0..N)
-                .map(|i| Some(core_with(i, Restore::default(), memo.clone())))
+        Net::of(
+            (0..N)
+                .map(|i| core_with(i, Restore::default(), memo.clone()))
                 .collect(),
+        )
+    }
+
+    fn of(cores: Vec<Core>) -> Self {
+        let mut net = Net {
+            cores: cores.into_iter().map(Some).collect(),
             queue: VecDeque::new(),
             disks: vec![None; N],
             commits: vec![Vec::new(); N],
@@ -210,6 +216,70 @@ fn four_validators_finalize_the_same_chain() {
         }
     }
     assert!(net.evidence.is_empty());
+}
+
+#[test]
+fn a_later_epoch_builds_on_its_start_block() {
+    // Epoch 3 starts from the committed block `start` at height 40.
+    let start = BlockHash([0x51; 32]);
+    let infos: Vec<ValidatorInfo> = (0..N)
+        .map(|i| ValidatorInfo {
+            public_key: BlsPublicKeyBytes(key(i).public_key().to_bytes()),
+            proof_of_possession: BlsSignatureBytes(key(i).proof_of_possession().to_bytes()),
+            stake: 10 + i as u64,
+        })
+        .collect();
+    let set3 = ValidatorSet::new(Epoch(3), &infos).unwrap();
+    let config = Config::new(GENESIS, Epoch(3), Digest([7; 32])).starting_at(start, 40);
+    assert_eq!(config.start_qc().height, 40);
+    assert_eq!(config.start_qc().block, start);
+    let memo = VerifyMemo::new();
+    let cores = (0..N)
+        .map(|i| {
+            Core::new(
+                config.clone(),
+                ValidatorIndex(i as u16),
+                key(i),
+                set3.clone(),
+                memo.clone(),
+                Restore::default(),
+            )
+            .unwrap()
+        })
+        .collect();
+    let mut net = Net::of(cores);
+    net.run(1_500);
+    let chain = &net.commits[0];
+    assert!(chain.len() >= 5, "only {} blocks final", chain.len());
+    assert_eq!(chain[0].header.parent_hash, start);
+    for (k, p) in chain.iter().enumerate() {
+        assert_eq!(p.header.height, 41 + k as u64);
+        assert_eq!(p.fields().unwrap().epoch, Epoch(3));
+    }
+    // The chain genesis is not this epoch's root: a proposal justified by
+    // its QC is refused.
+    let mut p = net
+        .proposals()
+        .into_iter()
+        .find(|p| p.fields().unwrap().round == Round(1))
+        .unwrap();
+    fields_mut(&mut p).justify = QuorumCert::genesis(Epoch(3), GENESIS);
+    p.header.parent_hash = GENESIS;
+    p.header.height = 1;
+    let proposer = usize::from(fields_mut(&mut p).proposer.0);
+    resign(&mut p, proposer);
+    let follower = (proposer + 1) % N;
+    let mut fresh = Core::new(
+        config,
+        ValidatorIndex(follower as u16),
+        key(follower),
+        set3,
+        VerifyMemo::new(),
+        Restore::default(),
+    )
+    .unwrap();
+    offer(&mut fresh, p);
+    assert!(rejected(&fresh, Rejection::BadQuorumCert));
 }
 
 #[test]

@@ -66,7 +66,6 @@ fn big_world(jobs: usize) -> World {
     let (_, owner, worker, client, ..) = keys();
     w.chain.fund(&client, jobs as u128 * MAX_FEE + 100 * AIC, 1);
     w.chain.fund(&worker, 10 * AIC, jobs);
-    let (_, _, _, ..) = keys();
     let tx = w.chain.tx(
         &owner,
         &[],

@@ -36,6 +36,7 @@ use crate::error::{LedgerError, ViewError};
 use crate::market::{MarketEnv, NoExecutor, SegmentExecutor, run_boundary};
 use crate::params::ProtocolParams;
 use crate::script::ScriptEngine;
+use crate::staking::BlockConsensus;
 use crate::state::{Overlay, StateDiff, TxEffect, UtxoView};
 use crate::validate::{
     AppliedTx, BlockContext, PreparedTx, VerifiedWitnesses, apply_transaction, verify_signatures,
@@ -109,6 +110,7 @@ pub struct Ledger {
     scripts: ScriptEngine,
     evidence: aether_evidence::Verifier,
     executor: Arc<dyn SegmentExecutor>,
+    validator_sets: crate::staking::ValidatorSets,
 }
 
 impl std::fmt::Debug for Ledger {
@@ -137,6 +139,20 @@ impl Ledger {
             scripts,
             evidence,
             executor,
+            validator_sets: crate::staking::ValidatorSets::new(),
+        }
+    }
+
+    /// Where the actions and the boundary of a block at `ctx` run.
+    pub(crate) fn env(&self, ctx: &BlockContext) -> MarketEnv<'_> {
+        MarketEnv {
+            params: &self.params.market,
+            min_output_coin: self.params.min_output_coin,
+            executor: self.executor.as_ref(),
+            height: ctx.height,
+            parent_hash: ctx.parent_hash,
+            staking: &self.params.staking,
+            validator_sets: &self.validator_sets,
         }
     }
 
@@ -199,10 +215,32 @@ impl Ledger {
     ///
     /// `Err` only if the view fails (storage); invalid transactions are
     /// reported in [`BlockOutcome::rejected`].
+    ///
+    /// The block's header is not known here: on a staking chain its
+    /// proposer, QC signers and VRF output are then not attributed (its
+    /// fees are burned); blocks of such chains execute with
+    /// [`Ledger::execute_block_with`].
     pub fn execute_block<V: UtxoView + ?Sized>(
         &self,
         view: &V,
         ctx: &BlockContext,
+        transactions: &[Transaction],
+        mode: ExecutionMode,
+    ) -> Result<BlockOutcome, ViewError> {
+        self.execute_block_with(view, ctx, &BlockConsensus::default(), transactions, mode)
+    }
+
+    /// Executes `transactions` in block order on top of `view`, with the
+    /// consensus facts of the block's header (proposer, QC signers, VRF
+    /// output: [`BlockConsensus::from_header`]) for staking's end-of-block
+    /// work: rewards, presence, the epoch's seed (see
+    /// [`crate::staking::epoch`]). The boundary receipt lists the
+    /// start-of-block events, then the end-of-block ones.
+    pub fn execute_block_with<V: UtxoView + ?Sized>(
+        &self,
+        view: &V,
+        ctx: &BlockContext,
+        consensus: &BlockConsensus,
         transactions: &[Transaction],
         mode: ExecutionMode,
     ) -> Result<BlockOutcome, ViewError> {
@@ -231,29 +269,19 @@ impl Ledger {
         );
 
         let mut overlay = Overlay::new(view, prepared.len());
-        let boundary = {
-            let env = MarketEnv {
-                params: &self.params.market,
-                min_output_coin: self.params.min_output_coin,
-                executor: self.executor.as_ref(),
-                height: ctx.height,
-                parent_hash: ctx.parent_hash,
-            };
-            let effect = run_boundary(&env, &overlay).map_err(|e| match e {
-                LedgerError::Storage(e) => e,
-                other => ViewError {
-                    message: format!("block boundary: {other}"),
-                },
-            })?;
-            overlay.apply(TxEffect {
-                spent: vec![],
-                created: effect.created,
-                objects: effect.objects,
-            });
-            BoundaryReceipt {
-                height: ctx.height,
-                events: effect.events,
-            }
+        let env = self.env(ctx);
+        let boundary_error = |e| match e {
+            LedgerError::Storage(e) => e,
+            other => ViewError {
+                message: format!("block boundary: {other}"),
+            },
+        };
+        let effect = run_boundary(&env, &overlay).map_err(boundary_error)?;
+        // The end-of-block step numbers its outputs after these.
+        let boundary_outputs = u32::try_from(effect.created.len()).unwrap_or(u32::MAX);
+        let mut boundary = BoundaryReceipt {
+            height: ctx.height,
+            events: apply_boundary(&mut overlay, effect),
         };
         let mut results: Vec<Option<Result<Receipt, LedgerError>>> =
             (0..prepared.len()).map(|_| None).collect();
@@ -277,6 +305,19 @@ impl Ledger {
             }
         }
 
+        // The end of the block (staking): after every transaction.
+        let fees = results
+            .iter()
+            .filter_map(|r| match r {
+                Some(Ok(receipt)) => Some(receipt.fee_charged),
+                _ => None,
+            })
+            .fold(0u128, u128::saturating_add);
+        let effect = crate::staking::end_block(&env, &overlay, consensus, fees, boundary_outputs)
+            .map_err(boundary_error)?;
+        let events = apply_boundary(&mut overlay, effect);
+        boundary.events.extend(events);
+
         let mut receipts = Vec::with_capacity(prepared.len());
         let mut rejected = Vec::new();
         for (index, (p, result)) in prepared.iter().zip(results).enumerate() {
@@ -297,6 +338,19 @@ impl Ledger {
             boundary,
         })
     }
+}
+
+/// Applies a boundary's effect to the overlay; returns its events.
+fn apply_boundary<V: UtxoView + ?Sized>(
+    overlay: &mut Overlay<'_, V>,
+    effect: crate::market::MarketEffect,
+) -> Vec<aether_types::Event> {
+    overlay.apply(TxEffect {
+        spent: vec![],
+        created: effect.created,
+        objects: effect.objects,
+    });
+    effect.events
 }
 
 fn record<V: UtxoView + ?Sized>(

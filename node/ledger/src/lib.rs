@@ -58,13 +58,16 @@
 //!
 //! Modules: [`params`] (fees and limits), [`state`] (view, diff, in-memory
 //! set, state root), [`script`] (wasmi engine and host API), [`validate`]
-//! (one transaction), [`executor`] (blocks, parallel scheduling).
+//! (one transaction), [`executor`] (blocks, parallel scheduling),
+//! [`market`] (the AI compute market), [`staking`] (validators,
+//! delegation, epochs, slashing, rewards).
 
 mod error;
 pub mod executor;
 pub mod market;
 pub mod params;
 pub mod script;
+pub mod staking;
 pub mod state;
 pub mod validate;
 
@@ -74,5 +77,6 @@ pub use executor::{BlockOutcome, ExecutionMode, Ledger, RejectedTx};
 pub use market::{MarketError, MarketParams, NoExecutor, ReexecError, SegmentExecutor};
 pub use params::{FeeSchedule, ProtocolParams, ScriptLimits};
 pub use script::{ACCEPT, HOST_CALL_FUEL, ScriptEngine, ScriptRun};
+pub use staking::{BlockConsensus, StakingError, StakingParams};
 pub use state::{MemoryUtxoSet, StateDiff, TxEffect, UtxoView, utxo_leaf};
 pub use validate::{AppliedTx, BlockContext, VerifiedWitnesses, check_stateless};

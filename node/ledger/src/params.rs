@@ -59,6 +59,8 @@ pub struct ProtocolParams {
     pub signature_batch_size: usize,
     /// The AI market's parameters.
     pub market: crate::market::MarketParams,
+    /// Staking's parameters (epochs, bonds, slashing, rewards).
+    pub staking: crate::staking::StakingParams,
 }
 
 impl ProtocolParams {
@@ -85,6 +87,7 @@ impl ProtocolParams {
             min_output_coin: 1_000,
             signature_batch_size: 64,
             market: crate::market::MarketParams::dev(),
+            staking: crate::staking::StakingParams::dev(),
         }
     }
 

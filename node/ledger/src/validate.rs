@@ -6,7 +6,7 @@
 
 use crate::Ledger;
 use crate::error::LedgerError;
-use crate::market::{MarketEffect, MarketEnv, PreparedAction, TxFacts, apply_actions};
+use crate::market::{MarketEffect, PreparedAction, TxFacts, apply_actions};
 use crate::params::ProtocolParams;
 use crate::state::{TxEffect, UtxoView};
 use aether_crypto::ed25519::{SignedMessage, verify_each};
@@ -464,13 +464,7 @@ pub(crate) fn apply_transaction<V: UtxoView + ?Sized>(
             .map_err(LedgerError::Malformed)?
             .checked_add(1)
             .ok_or(LedgerError::Malformed(aether_types::Error::TooManyOutputs))?;
-        let env = MarketEnv {
-            params: &params.market,
-            min_output_coin: params.min_output_coin,
-            executor: ledger.segment_executor(),
-            height: ctx.height,
-            parent_hash: ctx.parent_hash,
-        };
+        let env = ledger.env(ctx);
         apply_actions(
             &env,
             view,

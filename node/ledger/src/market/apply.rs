@@ -30,6 +30,11 @@ pub struct MarketEnv<'a> {
     pub height: u64,
     /// Hash of the block's parent (the router's tie-break seed).
     pub parent_hash: BlockHash,
+    /// Staking parameters (staking actions share this window and lane
+    /// machinery).
+    pub staking: &'a crate::staking::StakingParams,
+    /// Built validator sets and evidence verdicts (a cache).
+    pub validator_sets: &'a crate::staking::ValidatorSets,
 }
 
 /// Pending object writes, payouts and events of one transaction or
@@ -56,7 +61,8 @@ pub struct MarketEffect {
     pub events: Vec<Event>,
 }
 
-fn corrupt(key: &ObjectKey, found: &Object) -> LedgerError {
+/// The error for an object of the wrong kind at `key` (corrupt storage).
+pub(crate) fn corrupt(key: &ObjectKey, found: &Object) -> LedgerError {
     LedgerError::Storage(ViewError {
         message: format!(
             "object at {key:?} is a {}, expected a {}",
@@ -103,9 +109,15 @@ impl<'v, V: UtxoView + ?Sized> MarketState<'v, V> {
         Ok(self.view.object(key)?)
     }
 
-    fn put(&mut self, key: ObjectKey, object: Object) {
+    /// Writes `object` at `key` (pending).
+    pub(crate) fn put(&mut self, key: ObjectKey, object: Object) {
         debug_assert_eq!(key.kind(), object.key_kind());
         self.writes.insert(key, Some(object));
+    }
+
+    /// Deletes the object at `key` (pending).
+    pub(crate) fn delete(&mut self, key: ObjectKey) {
+        self.writes.insert(key, None);
     }
 
     typed_get!(image, Image, Image, ImageId, ImageRecord);
@@ -156,7 +168,8 @@ impl<'v, V: UtxoView + ?Sized> MarketState<'v, V> {
         self.put(ObjectKey::Provider(id), Object::Provider(p));
     }
 
-    fn burn(&mut self, amount: u128) {
+    /// Records `amount` as burned (no event for zero).
+    pub(crate) fn burn(&mut self, amount: u128) {
         if amount > 0 {
             self.events.push(Event::Burned { amount });
         }
@@ -164,7 +177,12 @@ impl<'v, V: UtxoView + ?Sized> MarketState<'v, V> {
 
     /// Pays `amount` to `address` as a new output; an amount below the
     /// minimum output is burned instead (it could not be an output).
-    fn pay(&mut self, env: &MarketEnv<'_>, address: Address, amount: u128) -> Option<OutPoint> {
+    pub(crate) fn pay(
+        &mut self,
+        env: &MarketEnv<'_>,
+        address: Address,
+        amount: u128,
+    ) -> Option<OutPoint> {
         if amount == 0 {
             return None;
         }
@@ -199,7 +217,8 @@ pub struct TxFacts<'a> {
 }
 
 impl TxFacts<'_> {
-    fn signed_by(&self, key: &KeyHash) -> bool {
+    /// Whether `key`'s signature is among the transaction's verified ones.
+    pub(crate) fn signed_by(&self, key: &KeyHash) -> bool {
         self.signers.contains(key)
     }
 }
@@ -235,8 +254,12 @@ pub fn apply_actions<V: UtxoView + ?Sized>(
     Ok(state.finish())
 }
 
-enum Failure {
+/// Why one action failed: a refusal (the transaction is invalid) or a
+/// storage failure.
+pub(crate) enum Failure {
+    /// The action is refused.
     Market(MarketError),
+    /// The state could not be read (or is corrupt).
     Ledger(LedgerError),
 }
 
@@ -252,7 +275,8 @@ impl From<LedgerError> for Failure {
     }
 }
 
-type Step = Result<(), Failure>;
+/// The result of one action.
+pub(crate) type Step = Result<(), Failure>;
 
 fn apply_one<V: UtxoView + ?Sized>(
     env: &MarketEnv<'_>,
@@ -272,7 +296,47 @@ fn apply_one<V: UtxoView + ?Sized>(
         Action::PostJob(p) => post_job(env, s, tx, index, p),
         Action::SubmitReceipt(vcr) => submit_receipt(env, s, tx, vcr, prepared),
         Action::Challenge(c) => challenge(env, s, tx, c),
+        Action::RegisterValidator(r) => {
+            let checks = match prepared {
+                PreparedAction::Registration(checks) => Some(checks),
+                _ => None,
+            };
+            crate::staking::apply::register_validator(env, s, tx, r, checks)
+        }
+        Action::Delegate(d) => crate::staking::apply::delegate(env, s, tx, d),
+        Action::Undelegate(u) => crate::staking::apply::undelegate(env, s, tx, u),
+        Action::ReportEquivocation(r) => crate::staking::apply::report_equivocation(env, s, r),
     }
+}
+
+/// Step 3 of a receipt's checks, shared with attested validator
+/// registrations: the evidence's launch measurement is registered, for an
+/// image of `role`, not revoked, and carries the entry's RTMR0 when the
+/// entry names one.
+pub(crate) fn check_measurement<V: UtxoView + ?Sized>(
+    s: &MarketState<'_, V>,
+    claims: &VerifiedClaims,
+    role: ImageRole,
+) -> Step {
+    let record = s
+        .measurement(&claims.measurement_id)?
+        .ok_or(MarketError::UnregisteredMeasurement(claims.measurement_id))?;
+    if record.role != role {
+        return Err(MarketError::MeasurementRole {
+            id: claims.measurement_id,
+            role: record.role,
+        }
+        .into());
+    }
+    if record.revoked {
+        return Err(MarketError::RevokedMeasurement(claims.measurement_id).into());
+    }
+    if let Some(rtmr0) = record.entry.rtmr0
+        && rtmr0 != claims.rtmr0
+    {
+        return Err(MarketError::Rtmr0Mismatch.into());
+    }
+    Ok(())
 }
 
 fn register_measurement<V: UtxoView + ?Sized>(
@@ -616,24 +680,7 @@ fn submit_receipt<V: UtxoView + ?Sized>(
         None => return Err(MarketError::WrongBinding.into()),
     };
     // 3. registered measurement of a worker image.
-    let record = s
-        .measurement(&claims.measurement_id)?
-        .ok_or(MarketError::UnregisteredMeasurement(claims.measurement_id))?;
-    if record.role != ImageRole::Worker {
-        return Err(MarketError::MeasurementRole {
-            id: claims.measurement_id,
-            role: record.role,
-        }
-        .into());
-    }
-    if record.revoked {
-        return Err(MarketError::RevokedMeasurement(claims.measurement_id).into());
-    }
-    if let Some(rtmr0) = record.entry.rtmr0
-        && rtmr0 != claims.rtmr0
-    {
-        return Err(MarketError::Rtmr0Mismatch.into());
-    }
+    check_measurement(s, &claims, ImageRole::Worker)?;
     // 4. replay.
     let evidence_id = vcr.evidence.id();
     if let Some(seen) = s.evidence(&evidence_id)? {
@@ -973,7 +1020,7 @@ fn challenge<V: UtxoView + ?Sized>(
 /// The block boundary at `env.height`: every object due at this height, in
 /// key order (see `aether_types::object`). Expired jobs are refunded and
 /// their providers penalised; jobs whose window ended are settled; matured
-/// unbonding is paid out.
+/// unbonding (of providers and of delegations) is paid out.
 pub fn run_boundary<V: UtxoView + ?Sized>(
     env: &MarketEnv<'_>,
     view: &V,
@@ -997,6 +1044,9 @@ pub fn run_boundary<V: UtxoView + ?Sized>(
                 _ => {}
             },
             (ObjectKey::Provider(id), Object::Provider(p)) => release(env, &mut s, id, p),
+            (ObjectKey::Delegation(_), Object::Delegation(d)) => {
+                crate::staking::apply::release(env, &mut s, d)?
+            }
             (key, other) => return Err(corrupt(&key, &other)),
         }
     }

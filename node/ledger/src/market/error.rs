@@ -1,5 +1,6 @@
 //! Why a market action is refused. Each check has its own variant and a
-//! stable name ([`MarketError::check`]) that RPC errors carry.
+//! stable name ([`MarketError::check`]) that RPC errors carry. It is the
+//! refusal of every action: staking's reach it as [`MarketError::Staking`].
 
 use aether_types::{
     Digest, ImageId, ImageRole, JobId, MeasurementId, ModelId, ProviderId, TeeKind,
@@ -248,6 +249,13 @@ pub enum MarketError {
     /// unknown): the challenge is not decided.
     #[error("re-execution unavailable: {0}")]
     ReexecutionUnavailable(String),
+
+    // ---- staking ----
+    /// A staking action was refused (see [`crate::staking::StakingError`]).
+    /// An attested registration's evidence and measurement checks are the
+    /// receipts' own and keep their variants above.
+    #[error(transparent)]
+    Staking(#[from] crate::staking::StakingError),
 }
 
 impl MarketError {
@@ -296,6 +304,7 @@ impl MarketError {
             MarketError::DataUnavailable { .. } => "data_unavailable",
             MarketError::OutputHashMismatch { .. } => "output_hash",
             MarketError::ReexecutionUnavailable(_) => "reexecution_unavailable",
+            MarketError::Staking(e) => e.check(),
         }
     }
 }

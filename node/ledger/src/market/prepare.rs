@@ -18,6 +18,8 @@ pub enum PreparedAction {
     /// A receipt's stateless checks, in the chain's order; a later check
     /// is not attempted (`None`) once an earlier one failed.
     Receipt(ReceiptChecks),
+    /// A validator registration's stateless checks (staking).
+    Registration(crate::staking::RegistrationChecks),
 }
 
 /// Results of a receipt's stateless checks (see [`PreparedAction`]).
@@ -246,6 +248,14 @@ pub fn prepare_actions(
                 at_unix_secs,
                 with_kzg,
             )),
+            Action::RegisterValidator(r) => {
+                PreparedAction::Registration(crate::staking::check_registration(
+                    verifier,
+                    aether_types::ChainId(chain_id),
+                    r,
+                    at_unix_secs,
+                ))
+            }
             _ => PreparedAction::Nothing,
         })
         .collect()

@@ -128,8 +128,14 @@ pub struct Chain {
     pub set: MemoryUtxoSet,
     pub height: u64,
     pub burned: u128,
+    /// Fees charged and held by nobody (chains without staking: on a
+    /// staking chain every fee goes to a reward pool or is burned).
     pub fees: u128,
+    /// Block rewards minted.
+    pub minted: u128,
     pub genesis_supply: u128,
+    /// The consensus facts the next block's header carries.
+    pub header: BlockConsensus,
 }
 
 impl Chain {
@@ -146,7 +152,9 @@ impl Chain {
             height: 0,
             burned: 0,
             fees: 0,
+            minted: 0,
             genesis_supply: 6 * 1_000 * AIC,
+            header: BlockConsensus::default(),
         }
     }
 
@@ -207,22 +215,31 @@ impl Chain {
     /// its outcome.
     pub fn block(&mut self, txs: &[Transaction]) -> BlockOutcome {
         let ctx = self.ctx();
+        let header = self.header.clone();
         let seq = self
             .ledger
-            .execute_block(&self.set, &ctx, txs, ExecutionMode::Sequential)
+            .execute_block_with(&self.set, &ctx, &header, txs, ExecutionMode::Sequential)
             .unwrap();
         let par = self
             .ledger
-            .execute_block(&self.set, &ctx, txs, ExecutionMode::Parallel)
+            .execute_block_with(&self.set, &ctx, &header, txs, ExecutionMode::Parallel)
             .unwrap();
         assert_eq!(seq, par, "parallel and sequential execution differ");
+        let staking = self.set.get_object(&ObjectKey::EpochActivity).is_some();
         self.set.apply(&par.diff);
         self.height = ctx.height;
         for r in &par.receipts {
-            self.fees += r.fee_charged;
+            if !staking {
+                self.fees += r.fee_charged;
+            }
             self.burned += burned(&r.events);
         }
         self.burned += burned(&par.boundary.events);
+        for e in &par.boundary.events {
+            if let Event::BlockRewarded { minted, .. } = e {
+                self.minted += minted;
+            }
+        }
         self.check_supply();
         par
     }
@@ -274,11 +291,12 @@ impl Chain {
         self.set.iter().map(|(_, o)| o.value.coin).sum()
     }
 
-    /// Value is conserved: UTxOs + objects + fees + burned = genesis.
+    /// Value is conserved: UTxOs + objects + fees + burned = genesis +
+    /// minted.
     pub fn check_supply(&self) {
         assert_eq!(
             self.utxo_total() + self.held_by_objects() + self.fees + self.burned,
-            self.genesis_supply,
+            self.genesis_supply + self.minted,
             "supply not conserved at height {}",
             self.height
         );

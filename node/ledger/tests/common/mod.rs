@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod market;
+pub mod staking;
 
 use aether_client::{TxBuilder, sign_with_exact_fee};
 use aether_crypto::derive::{DEV_SEED, dev_keypair};

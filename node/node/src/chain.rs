@@ -168,6 +168,7 @@ impl NodeChain {
             chain: Arc::clone(self) as Arc<dyn ChainReader>,
             submitter: Arc::clone(self) as Arc<dyn TxSubmitter>,
             heads: self.heads.clone(),
+            market: Arc::clone(self) as Arc<dyn aether_rpc::MarketReader>,
         }
     }
 
@@ -276,6 +277,13 @@ impl NodeChain {
         let header = Arc::new(block.header.clone());
         self.heads.publish_new_head(Arc::clone(&header));
         self.heads.publish_finalized_head(header);
+        self.heads
+            .publish_events(Arc::new(aether_rpc_types::market::BlockEventsDto::new(
+                height,
+                &block.hash(),
+                &outcome.boundary,
+                &outcome.receipts,
+            )));
         self.metrics.observe_block(
             &block,
             execution,
@@ -404,6 +412,24 @@ impl ChainReader for NodeChain {
 
     fn tx_params(&self) -> Result<TxParams, BackendError> {
         Ok(self.ledger.params().tx_params())
+    }
+}
+
+impl aether_rpc::MarketReader for NodeChain {
+    fn object(&self, key: &ObjectKey) -> Result<Option<Object>, BackendError> {
+        self.store.object(key).map_err(backend)
+    }
+
+    fn objects_of_kind(
+        &self,
+        sample: &ObjectKey,
+        limit: usize,
+    ) -> Result<Vec<(ObjectKey, Object)>, BackendError> {
+        self.store.objects_of_kind(sample, limit).map_err(backend)
+    }
+
+    fn boundary_receipt(&self, height: u64) -> Result<Option<BoundaryReceipt>, BackendError> {
+        self.store.boundary_receipt(height).map_err(backend)
     }
 }
 

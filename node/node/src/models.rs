@@ -225,7 +225,7 @@ impl NodeRuntime {
 }
 
 fn tokens_of(input: &[u8]) -> Result<Vec<u32>, ReexecError> {
-    if input.len() % 4 != 0 {
+    if !input.len().is_multiple_of(4) {
         return Err(ReexecError::InvalidCheckpoint(format!(
             "input of {} bytes is not u32 token ids",
             input.len()

@@ -6,6 +6,7 @@
 //! |---|---|
 //! | [`dto`] | JSON shapes of results (serde; JSON Schema with the feature `schema`) and their decoding |
 //! | [`params`] | the text forms: parsing of hex, addresses, out-points, block tags, amounts |
+//! | [`market`] | the AI market's JSON shapes: jobs, providers, compute receipts and claims, measurements, models, events |
 //! | [`chain`] | the typed chain reads the results are built from (status, locations, UTxOs, proofs) |
 //! | [`methods`] | the method names |
 //!
@@ -28,6 +29,7 @@
 
 pub mod chain;
 pub mod dto;
+pub mod market;
 pub mod methods;
 pub mod params;
 

@@ -35,6 +35,24 @@ pub const SUBSCRIBE_FINALIZED_HEADS: &str = "aether_subscribeFinalizedHeads";
 pub const UNSUBSCRIBE_FINALIZED_HEADS: &str = "aether_unsubscribeFinalizedHeads";
 /// Notification method of finalized-heads subscriptions.
 pub const FINALIZED_HEAD_NOTIFICATION: &str = "aether_finalizedHead";
+/// A job by id.
+pub const GET_JOB: &str = "aether_getJob";
+/// A provider by id.
+pub const GET_PROVIDER: &str = "aether_getProvider";
+/// Every provider.
+pub const GET_PROVIDERS: &str = "aether_getProviders";
+/// A job's verifiable compute receipt with its verified claims.
+pub const GET_COMPUTE_RECEIPT: &str = "aether_getComputeReceipt";
+/// Registered images and measurements.
+pub const GET_MEASUREMENTS: &str = "aether_getMeasurements";
+/// Registered models.
+pub const GET_MODELS: &str = "aether_getModels";
+/// Subscribe (WebSocket) to the market events of new blocks.
+pub const SUBSCRIBE_JOB_EVENTS: &str = "aether_subscribeJobEvents";
+/// Cancel a job-events subscription.
+pub const UNSUBSCRIBE_JOB_EVENTS: &str = "aether_unsubscribeJobEvents";
+/// Notification method of job-events subscriptions.
+pub const JOB_EVENTS_NOTIFICATION: &str = "aether_jobEvents";
 /// The OpenRPC document (not listed in the document itself).
 pub const DISCOVER: &str = "rpc.discover";
 
@@ -55,5 +73,13 @@ pub const ALL: &[&str] = &[
     UNSUBSCRIBE_NEW_HEADS,
     SUBSCRIBE_FINALIZED_HEADS,
     UNSUBSCRIBE_FINALIZED_HEADS,
+    GET_JOB,
+    GET_PROVIDER,
+    GET_PROVIDERS,
+    GET_COMPUTE_RECEIPT,
+    GET_MEASUREMENTS,
+    GET_MODELS,
+    SUBSCRIBE_JOB_EVENTS,
+    UNSUBSCRIBE_JOB_EVENTS,
     DISCOVER,
 ];

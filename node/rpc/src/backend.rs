@@ -14,6 +14,7 @@ use aether_mempool::MempoolError;
 pub use aether_rpc_types::chain::{
     AddressBalance, AddressUtxos, ChainStatus, PoolStatus, StateProof, TxLocation,
 };
+use aether_rpc_types::market::BlockEventsDto;
 use aether_types::{
     Address, Block, BlockHash, BlockHeader, OutPoint, Receipt, Transaction, TxId, TxParams,
 };
@@ -86,6 +87,7 @@ pub trait TxSubmitter: Send + Sync + 'static {
 pub struct HeadBroadcast {
     new_heads: broadcast::Sender<Arc<BlockHeader>>,
     finalized_heads: broadcast::Sender<Arc<BlockHeader>>,
+    events: broadcast::Sender<Arc<BlockEventsDto>>,
 }
 
 impl HeadBroadcast {
@@ -95,7 +97,22 @@ impl HeadBroadcast {
         HeadBroadcast {
             new_heads: broadcast::channel(capacity).0,
             finalized_heads: broadcast::channel(capacity).0,
+            events: broadcast::channel(capacity).0,
         }
+    }
+
+    /// Announces the market events of a newly committed block (skipped when
+    /// it has none); returns the number of subscribers.
+    pub fn publish_events(&self, events: Arc<BlockEventsDto>) -> usize {
+        if events.events.is_empty() {
+            return 0;
+        }
+        self.events.send(events).unwrap_or(0)
+    }
+
+    /// A receiver of per-block market events.
+    pub fn subscribe_events(&self) -> broadcast::Receiver<Arc<BlockEventsDto>> {
+        self.events.subscribe()
     }
 
     /// Announces a newly committed block; returns the number of subscribers.
@@ -135,6 +152,8 @@ pub struct RpcBackend {
     pub submitter: Arc<dyn TxSubmitter>,
     /// Head channels for subscriptions.
     pub heads: HeadBroadcast,
+    /// Protocol objects (the AI market).
+    pub market: Arc<dyn crate::market::MarketReader>,
 }
 
 impl std::fmt::Debug for RpcBackend {

@@ -72,6 +72,12 @@ pub mod codes {
     pub const BACKEND_UNAVAILABLE: i32 = 1030;
     /// A subscription method was called over plain HTTP.
     pub const SUBSCRIPTION_NEEDS_WEBSOCKET: i32 = 1040;
+    /// A market action (register, post job, receipt, challenge, ...) was
+    /// refused: `data.check` names the failed check (`binding`,
+    /// `evidence`, `unregistered_measurement`, `replay`, ...), `data.action`
+    /// its index, and for evidence failures `data.evidenceCheck` the
+    /// verifier's check.
+    pub const ACTION_REFUSED: i32 = 1050;
 }
 
 /// Why a call failed.
@@ -125,6 +131,8 @@ fn ledger_kind(error: &LedgerError) -> &'static str {
         LedgerError::UnexpectedCollateral => "UnexpectedCollateral",
         LedgerError::CollateralNotKeyLocked(_) => "CollateralNotKeyLocked",
         LedgerError::CollateralNotBalanced { .. } => "CollateralNotBalanced",
+        LedgerError::Action { .. } => "ActionRefused",
+        LedgerError::DepositOverflow => "DepositOverflow",
     }
 }
 
@@ -144,6 +152,7 @@ fn ledger_code(error: &LedgerError) -> i32 {
         LedgerError::InvalidSignature | LedgerError::InvalidWitness { .. } => {
             codes::INVALID_SIGNATURE
         }
+        LedgerError::Action { .. } => codes::ACTION_REFUSED,
         _ => codes::LEDGER_RULE,
     }
 }
@@ -214,6 +223,15 @@ impl RpcError {
                     "kind": "ReadsPooledSpend", "outPoint": out_point.to_string(),
                     "pooledTx": pooled.to_string()
                 }),
+                MempoolError::Ledger(LedgerError::Action { index, error }) => {
+                    let mut data = json!({
+                        "kind": "ActionRefused", "action": index, "check": error.check()
+                    });
+                    if let aether_ledger::MarketError::Evidence { check, .. } = error {
+                        data["evidenceCheck"] = json!(check);
+                    }
+                    data
+                }
                 MempoolError::Ledger(l) => json!({"kind": ledger_kind(l)}),
                 MempoolError::ScriptFailed { purpose, failure } => json!({
                     "kind": "ScriptFailed",

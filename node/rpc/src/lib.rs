@@ -44,6 +44,7 @@
 pub mod api;
 pub mod backend;
 mod error;
+pub mod market;
 pub mod openrpc;
 pub mod server;
 #[cfg(feature = "testing")]
@@ -67,6 +68,7 @@ pub use backend::{
     PoolStatus, RpcBackend, StateProof, TxLocation, TxSubmitter,
 };
 pub use error::{RpcError, codes};
+pub use market::{MarketReader, MeasurementFilter};
 pub use server::{DEFAULT_RPC_ADDR, RpcConfig, RpcServer, RpcServerHandle, rpc_module};
 
 /// The node software version reported by `aether_status`.

@@ -9,6 +9,7 @@
 use crate::dto::*;
 use crate::error::codes;
 use crate::params::{BlockParam, OutPointParam};
+use aether_rpc_types::market::*;
 use aether_rpc_types::methods::{self as m, FINALIZED_HEAD_NOTIFICATION, NEW_HEAD_NOTIFICATION};
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, SchemaGenerator};
@@ -104,6 +105,13 @@ const READ_ERRORS: &[(i32, &str)] = &[
     (codes::INVALID_PARAMS, "malformed parameter"),
     (codes::BACKEND_UNAVAILABLE, "storage failure"),
 ];
+
+const JOB_ID: Param = Param {
+    name: "job",
+    description: "job id, 64 hex digits",
+    required: true,
+    schema: schema::<String>,
+};
 
 const METHODS: &[Method] = &[
     Method {
@@ -266,6 +274,99 @@ const METHODS: &[Method] = &[
     Method {
         name: m::UNSUBSCRIBE_FINALIZED_HEADS,
         summary: "Cancel a finalized-heads subscription.",
+        params: &[SUBSCRIPTION],
+        result_name: "unsubscribed",
+        result: schema::<bool>,
+        errors: &[],
+        notification: None,
+    },
+    Method {
+        name: m::GET_JOB,
+        summary: "A job of the AI market by id: status, escrow, provider, deadline, window; null if unknown.",
+        params: &[JOB_ID],
+        result_name: "job",
+        result: schema::<Option<JobDto>>,
+        errors: READ_ERRORS,
+        notification: None,
+    },
+    Method {
+        name: m::GET_PROVIDER,
+        summary: "A provider by id: offer, bond, locked bond, unbonding, reputation; null if unknown.",
+        params: &[Param {
+            name: "provider",
+            description: "provider id, 64 hex digits",
+            required: true,
+            schema: schema::<String>,
+        }],
+        result_name: "provider",
+        result: schema::<Option<ProviderDto>>,
+        errors: READ_ERRORS,
+        notification: None,
+    },
+    Method {
+        name: m::GET_PROVIDERS,
+        summary: "Every registered provider.",
+        params: &[],
+        result_name: "providers",
+        result: schema::<Vec<ProviderDto>>,
+        errors: READ_ERRORS,
+        notification: None,
+    },
+    Method {
+        name: m::GET_COMPUTE_RECEIPT,
+        summary: "A job's verifiable compute receipt (VCR) with the claims its TEE evidence was verified to carry and the challenges decided; null if none (aether_getReceipt is the transaction receipt).",
+        params: &[JOB_ID],
+        result_name: "receipt",
+        result: schema::<Option<ComputeReceiptDto>>,
+        errors: READ_ERRORS,
+        notification: None,
+    },
+    Method {
+        name: m::GET_MEASUREMENTS,
+        summary: "Registered images with their launch measurements (the registry TEE evidence is checked against).",
+        params: &[Param {
+            name: "filter",
+            description: "{\"role\": \"validator\"|\"worker\", \"tee\": \"snp\"|\"tdx\", \"includeRevoked\": bool}, all optional",
+            required: false,
+            schema: schema::<crate::market::MeasurementFilter>,
+        }],
+        result_name: "images",
+        result: schema::<Vec<ImageDto>>,
+        errors: READ_ERRORS,
+        notification: None,
+    },
+    Method {
+        name: m::GET_MODELS,
+        summary: "Registered models (content hash, files, segments).",
+        params: &[],
+        result_name: "models",
+        result: schema::<Vec<ModelDto>>,
+        errors: READ_ERRORS,
+        notification: None,
+    },
+    Method {
+        name: m::SUBSCRIBE_JOB_EVENTS,
+        summary: "Subscribe (WebSocket) to the market events of each new block (boundary first, then each transaction's); with a job id, only that job's.",
+        params: &[Param {
+            name: "job",
+            description: "job id to follow (optional)",
+            required: false,
+            schema: schema::<String>,
+        }],
+        result_name: "subscription",
+        result: subscription_id,
+        errors: &[
+            (
+                codes::TOO_MANY_SUBSCRIPTIONS,
+                "too many subscriptions on the connection",
+            ),
+            (codes::INVALID_PARAMS, "malformed job id"),
+        ],
+        notification: Some((m::JOB_EVENTS_NOTIFICATION, schema::<BlockEventsDto>)),
+    },
+    Method {
+        name: m::UNSUBSCRIBE_JOB_EVENTS,
+        summary: "Cancel a job-events subscription.",
         params: &[SUBSCRIPTION],
         result_name: "unsubscribed",
         result: schema::<bool>,

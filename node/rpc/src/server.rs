@@ -4,6 +4,7 @@ use crate::api::{AetherApiServer, AetherRpc};
 use crate::backend::RpcBackend;
 use crate::codes;
 use crate::error::RpcError;
+use crate::market::MarketApiServer;
 use crate::openrpc;
 use jsonrpsee::RpcModule;
 use jsonrpsee::server::middleware::rpc::{
@@ -57,6 +58,14 @@ impl Default for RpcConfig {
 /// Every method of the server, `rpc.discover` included, in one module.
 pub fn rpc_module(backend: RpcBackend, config: RpcConfig) -> RpcModule<()> {
     let mut module = RpcModule::new(());
+    module
+        .merge(
+            crate::market::MarketRpc {
+                backend: backend.clone(),
+            }
+            .into_rpc(),
+        )
+        .expect("the market's method names are distinct");
     module
         .merge(AetherRpc { backend, config }.into_rpc())
         .expect("the API's method names are distinct");

@@ -69,6 +69,7 @@ struct ChainState {
     by_hash: HashMap<BlockHash, u64>,
     txs: HashMap<TxId, TxLocation>,
     receipts: HashMap<TxId, Receipt>,
+    boundary: HashMap<u64, BoundaryReceipt>,
     finalized: u64,
 }
 
@@ -145,6 +146,7 @@ impl MemoryChain {
             blocks: vec![genesis],
             txs: HashMap::new(),
             receipts: HashMap::new(),
+            boundary: HashMap::new(),
             finalized: 0,
         };
         Arc::new(MemoryChain {
@@ -168,6 +170,7 @@ impl MemoryChain {
             chain: Arc::clone(self) as Arc<dyn ChainReader>,
             submitter: Arc::clone(self) as Arc<dyn TxSubmitter>,
             heads: self.heads.clone(),
+            market: Arc::clone(self) as Arc<dyn crate::market::MarketReader>,
         }
     }
 
@@ -199,6 +202,7 @@ impl MemoryChain {
     /// Builds, executes and commits the next block from the mempool;
     /// publishes the new head and any newly finalized heads.
     pub fn produce_block(&self) -> Arc<Block> {
+        let events;
         let (block, finalized) = {
             let mut s = self.lock();
             let height = s.blocks.len() as u64;
@@ -272,6 +276,13 @@ impl MemoryChain {
                 s.receipts.insert(receipt.tx_id, receipt.clone());
             }
             s.pool.apply_block(&block, &outcome.receipts);
+            events = aether_rpc_types::market::BlockEventsDto::new(
+                height,
+                &hash,
+                &outcome.boundary,
+                &outcome.receipts,
+            );
+            s.boundary.insert(height, outcome.boundary.clone());
             let block = Arc::new(block);
             s.by_hash.insert(hash, height);
             s.blocks.push(Arc::clone(&block));
@@ -292,10 +303,36 @@ impl MemoryChain {
             "memory chain: block"
         );
         self.heads.publish_new_head(Arc::new(block.header.clone()));
+        self.heads.publish_events(Arc::new(events));
         for header in finalized {
             self.heads.publish_finalized_head(header);
         }
         block
+    }
+}
+
+impl crate::market::MarketReader for MemoryChain {
+    fn object(&self, key: &ObjectKey) -> Result<Option<Object>, BackendError> {
+        Ok(self.lock().utxos.get_object(key))
+    }
+
+    fn objects_of_kind(
+        &self,
+        sample: &ObjectKey,
+        limit: usize,
+    ) -> Result<Vec<(ObjectKey, Object)>, BackendError> {
+        Ok(self
+            .lock()
+            .utxos
+            .objects()
+            .filter(|(k, _)| k.kind() == sample.kind())
+            .take(limit)
+            .map(|(k, o)| (*k, o.clone()))
+            .collect())
+    }
+
+    fn boundary_receipt(&self, height: u64) -> Result<Option<BoundaryReceipt>, BackendError> {
+        Ok(self.lock().boundary.get(&height).cloned())
     }
 }
 

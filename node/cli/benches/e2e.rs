@@ -73,12 +73,7 @@ fn main() {
     }
     let t = Instant::now();
     let outcome = ledger
-        .execute_block(
-            &set,
-            &BlockContext { height: 1 },
-            &txs,
-            ExecutionMode::Parallel,
-        )
+        .execute_block(&set, &BlockContext::at(1), &txs, ExecutionMode::Parallel)
         .unwrap();
     let exec = t.elapsed();
     assert!(outcome.rejected.is_empty());

@@ -8,7 +8,7 @@
 use crate::{CliError, ClientArgs, output};
 use aether_crypto::ed25519::Keypair;
 use aether_node::genesis::{DEV_ACCOUNTS, dev_account_key};
-use aether_rpc::params::format_address;
+use aether_rpc_types::params::format_address;
 use aether_types::Address;
 use serde::Serialize;
 use std::io::Write;

@@ -10,18 +10,17 @@
 //! ```
 //!
 //! Client commands talk to `--rpc URL` (default `http://127.0.0.1:8545`,
-//! or `$AETHER_RPC`) and print text, or one JSON document with `--json`.
+//! or `$AETHER_RPC`; `ws://` works too) through `aether-client` and print
+//! text, or one JSON document with `--json`.
 //! Exit status: 0 success, 1 the request failed (node refused, not found,
 //! unreachable), 2 bad usage or input.
 
 mod amount;
-mod client;
 mod keys;
 mod node_cmd;
 mod output;
 mod query;
 mod tx;
-mod wallet;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -75,6 +74,26 @@ pub(crate) enum CliError {
     /// The node refused, did not answer, or the thing asked for is absent.
     #[error("{0}")]
     Failed(String),
+}
+
+impl From<aether_client::ClientError> for CliError {
+    /// An unusable `--rpc` URL is bad usage; every other client failure
+    /// (unreachable, refused, timeout, bad answer) is a failed request.
+    fn from(error: aether_client::ClientError) -> Self {
+        match error {
+            aether_client::ClientError::InvalidUrl { url, reason } => {
+                CliError::Usage(format!("--rpc {url:?}: {reason}"))
+            }
+            other => CliError::Failed(other.to_string()),
+        }
+    }
+}
+
+impl ClientArgs {
+    /// A blocking client of the `--rpc` node (30 s request timeout).
+    pub(crate) fn connect(&self) -> Result<aether_client::BlockingClient, CliError> {
+        Ok(aether_client::BlockingClient::connect(&self.rpc)?)
+    }
 }
 
 impl CliError {

@@ -1,12 +1,14 @@
 //! `aether query`: read the chain; `proof` also verifies what it reads.
 
 use crate::amount::format_aic;
-use crate::client::Client;
 use crate::{CliError, ClientArgs, output};
-use aether_rpc::dto::*;
-use aether_rpc::params::{parse_hash32, parse_out_point_text};
+use aether_rpc_types::dto::*;
+use aether_rpc_types::params::{
+    BlockParam, ParamError, format_address, parse_address, parse_hash32, parse_out_point_text,
+    parse_tx_id,
+};
 use aether_storage::{StateProof, verify_proof};
-use aether_types::Digest;
+use aether_types::{BlockHash, Digest};
 use serde::Serialize;
 
 /// `aether query ...`.
@@ -63,6 +65,12 @@ struct ProofResult {
     header_state_root: String,
 }
 
+/// An argument the node would refuse: a failed request (exit 1), as when
+/// the node itself refused it.
+fn refused(e: ParamError) -> CliError {
+    CliError::Failed(e.to_string())
+}
+
 fn aic(s: &str) -> String {
     s.parse::<u128>()
         .map(format_aic)
@@ -70,7 +78,7 @@ fn aic(s: &str) -> String {
 }
 
 pub(crate) fn run(cmd: Command, args: &ClientArgs) -> Result<(), CliError> {
-    let client = Client::new(&args.rpc)?;
+    let client = args.connect()?;
     match cmd {
         Command::Status => {
             let s = client.status()?;
@@ -88,7 +96,7 @@ pub(crate) fn run(cmd: Command, args: &ClientArgs) -> Result<(), CliError> {
             });
         }
         Command::Balance { address } => {
-            let b = client.balance(&address)?;
+            let b = client.balance(&parse_address(&address).map_err(refused)?)?;
             output::print(args.json, &b, || {
                 println!(
                     "{} AIC in {} outputs at height {}",
@@ -102,7 +110,7 @@ pub(crate) fn run(cmd: Command, args: &ClientArgs) -> Result<(), CliError> {
             });
         }
         Command::Utxos { address, limit } => {
-            let u = client.utxos(&address, limit)?;
+            let u = client.utxos(&parse_address(&address).map_err(refused)?, Some(limit))?;
             output::print(args.json, &u, || {
                 for x in &u.utxos {
                     println!(
@@ -126,11 +134,13 @@ pub(crate) fn run(cmd: Command, args: &ClientArgs) -> Result<(), CliError> {
         }
         Command::Block { block, full } => {
             let found = if block.len() == 64 || block.starts_with("0x") {
-                client.block_by_hash(&block, full)?
+                let hash = BlockHash(parse_hash32("block hash", &block).map_err(refused)?);
+                client.block_by_hash(&hash, full)?
             } else if let Ok(n) = block.parse::<u64>() {
-                client.block_by_number(serde_json::json!(n), full)?
+                client.block_by_number(n, full)?
             } else {
-                client.block_by_number(serde_json::json!(block), full)?
+                // A tag: the node checks it.
+                client.block_by_number(BlockParam::Tag(block.clone()), full)?
             };
             let b = found.ok_or_else(|| CliError::Failed(format!("no block {block}")))?;
             output::print(args.json, &b, || {
@@ -146,8 +156,9 @@ pub(crate) fn run(cmd: Command, args: &ClientArgs) -> Result<(), CliError> {
             });
         }
         Command::Tx { id } => {
-            let transaction = client.transaction(&id)?;
-            let receipt = client.receipt(&id)?;
+            let tx_id = parse_tx_id(&id).map_err(refused)?;
+            let transaction = client.transaction(&tx_id)?;
+            let receipt = client.receipt(&tx_id)?;
             if transaction.is_none() {
                 return Err(CliError::Failed(format!(
                     "transaction {id} is unknown to the node"
@@ -183,11 +194,11 @@ pub(crate) fn run(cmd: Command, args: &ClientArgs) -> Result<(), CliError> {
         Command::Proof { out_point } => {
             let op =
                 parse_out_point_text(&out_point).map_err(|e| CliError::Usage(e.to_string()))?;
-            let p = client.state_proof(&out_point)?;
+            let p = client.state_proof(&op)?;
             // A light client trusts a header, not the node's word: check the
             // proof against the state root of the header at that height.
             let header = client
-                .block_by_number(serde_json::json!(p.height), false)?
+                .block_by_number(p.height, false)?
                 .ok_or_else(|| CliError::Failed(format!("the node has no block {}", p.height)))?
                 .header;
             let root = Digest(
@@ -225,7 +236,7 @@ pub(crate) fn run(cmd: Command, args: &ClientArgs) -> Result<(), CliError> {
                     Some(o) => println!(
                         "{out_point} is UNSPENT: {} AIC to {}",
                         format_aic(o.value.coin),
-                        aether_rpc::params::format_address(&o.address)
+                        format_address(&o.address)
                     ),
                     None => println!("{out_point} is NOT in the UTxO set (spent or never created)"),
                 }

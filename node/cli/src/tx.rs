@@ -1,12 +1,11 @@
 //! `aether tx`: build, sign and submit transactions.
 
 use crate::amount::{format_aic, parse_aic};
-use crate::client::Client;
-use crate::wallet::{Coin, build_transfer};
 use crate::{CliError, ClientArgs, keys, output};
-use aether_ledger::ProtocolParams;
-use aether_rpc::params::{format_address, parse_address, parse_hash32};
-use aether_types::{Address, Canonical, ChainId, OutPoint, TxId};
+use aether_client::{BlockingClient, BuildError, ClientError, TxBuilder};
+use aether_rpc_types::dto::ReceiptDto;
+use aether_rpc_types::params::{format_address, parse_address};
+use aether_types::{Address, Canonical, TxParams};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -66,15 +65,23 @@ struct Sent {
     tx_id: String,
     fee: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    receipt: Option<aether_rpc::dto::ReceiptDto>,
+    receipt: Option<ReceiptDto>,
     #[serde(skip_serializing_if = "Option::is_none")]
     written_to: Option<String>,
 }
 
-fn parse_out_point(op: &aether_rpc::dto::OutPointDto) -> Result<OutPoint, CliError> {
-    let id = parse_hash32("out-point", &op.tx_id)
-        .map_err(|e| CliError::Failed(format!("the node sent a bad out-point: {e}")))?;
-    Ok(OutPoint::new(TxId(id), op.index))
+/// The transfer's build failure in the words of the command.
+fn transfer_error(e: BuildError, amount: u128, params: &TxParams, coins: usize) -> String {
+    match e {
+        BuildError::OutputTooSmall { index: 0, .. } => format!(
+            "amount {amount} is below the minimum output of {} base units",
+            params.min_output_coin
+        ),
+        BuildError::InsufficientFunds { available, .. } => format!(
+            "insufficient funds: the sender's {coins} spendable outputs hold {available} base units, not enough for {amount} plus the fee"
+        ),
+        other => other.to_string(),
+    }
 }
 
 pub(crate) fn run(cmd: Command, args: &ClientArgs) -> Result<(), CliError> {
@@ -99,27 +106,24 @@ pub(crate) fn run(cmd: Command, args: &ClientArgs) -> Result<(), CliError> {
                 parse_address(&to).map_err(|e| CliError::Usage(format!("--to: {e}")))?;
             let amount =
                 parse_aic(&amount).map_err(|e| CliError::Usage(format!("--amount: {e}")))?;
-            let client = Client::new(&args.rpc)?;
-            let status = client.status()?;
-            let mut params = ProtocolParams::dev();
-            params.chain_id = ChainId(status.chain_id);
-            let from_address = format_address(&Address::Key(key.key_hash()));
-            let utxos = client.utxos(&from_address, 1000)?;
-            let mut coins = Vec::new();
-            for u in &utxos.utxos {
-                if !u.output.assets.is_empty() {
-                    continue;
-                }
-                let coin = u.output.coin.parse::<u128>().map_err(|e| {
-                    CliError::Failed(format!("the node sent a bad coin amount: {e}"))
+            let client = args.connect()?;
+            let params = client.params()?;
+            let me = Address::Key(key.key_hash());
+            let from_address = format_address(&me);
+            let coins = client.spendable(&me)?;
+            let spendable = coins.iter().filter(|c| c.is_aic_only()).count();
+            let tx = TxBuilder::new(&params)
+                .pay(to, amount)
+                .change_to(me)
+                .signer(&key)
+                .extra_fee(extra_fee)
+                .fund_from(&coins)
+                .map_err(|e| {
+                    CliError::Failed(format!(
+                        "{from_address}: {}",
+                        transfer_error(e, amount, &params, spendable)
+                    ))
                 })?;
-                coins.push(Coin {
-                    out_point: parse_out_point(&u.out_point)?,
-                    coin,
-                });
-            }
-            let tx = build_transfer(&params, &key, &coins, to, amount, extra_fee)
-                .map_err(|e| CliError::Failed(format!("{from_address}: {e}")))?;
             let hex_tx = hex::encode(tx.encode());
             let fee = tx.body.fee;
             if let Some(path) = out {
@@ -156,7 +160,7 @@ pub(crate) fn run(cmd: Command, args: &ClientArgs) -> Result<(), CliError> {
                 }
                 _ => hex::encode(&bytes),
             };
-            let client = Client::new(&args.rpc)?;
+            let client = args.connect()?;
             let fee = hex::decode(&hex_tx)
                 .ok()
                 .and_then(|b| aether_types::Transaction::decode(&b).ok())
@@ -167,26 +171,34 @@ pub(crate) fn run(cmd: Command, args: &ClientArgs) -> Result<(), CliError> {
 }
 
 fn send(
-    client: &Client,
+    client: &BlockingClient,
     args: &ClientArgs,
     hex_tx: &str,
     fee: u128,
     wait: &WaitArgs,
 ) -> Result<(), CliError> {
-    let id = client.send_transaction(hex_tx)?;
+    let id = client.send_raw_transaction(hex_tx)?;
     if !args.json {
         eprintln!("submitted {id} (fee {} AIC)", format_aic(fee));
     }
     let receipt = if wait.no_wait {
         None
     } else {
-        Some(client.wait_receipt(&id, Duration::from_secs(wait.timeout))?)
+        Some(
+            client
+                .wait_for_receipt(&id, Duration::from_secs(wait.timeout))
+                .map_err(|e| match e {
+                    ClientError::NotIncluded { .. } => CliError::Failed(format!(
+                        "transaction {id} was accepted but not included within {} s (see `aether query tx {id}`)",
+                        wait.timeout
+                    )),
+                    other => other.into(),
+                })?,
+        )
     };
-    let failed = receipt
-        .as_ref()
-        .is_some_and(|r| r.status != aether_rpc::dto::ReceiptStatusDto::Success);
+    let failed = receipt.as_ref().is_some_and(|r| !r.succeeded());
     let sent = Sent {
-        tx_id: id.clone(),
+        tx_id: id.to_string(),
         fee: fee.to_string(),
         receipt,
         written_to: None,

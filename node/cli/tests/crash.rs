@@ -159,7 +159,7 @@ fn sigkill_during_commits_loses_no_committed_block() {
         let outcome = ledger
             .execute_block(
                 &utxos,
-                &BlockContext { height: h },
+                &BlockContext::at(h),
                 &block.transactions,
                 ExecutionMode::Sequential,
             )

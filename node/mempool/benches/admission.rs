@@ -84,7 +84,7 @@ fn main() {
     let ((), w, c) = measure(|| {
         for tx in &txs {
             ledger
-                .validate_transaction(&chain, &BlockContext { height: 1 }, tx)
+                .validate_transaction(&chain, &BlockContext::at(1), tx)
                 .expect("valid");
         }
     });

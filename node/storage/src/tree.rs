@@ -306,6 +306,7 @@ pub(crate) fn root_at<R: TreeReader>(reader: &R, version: Version) -> Result<Dig
 }
 
 /// Key of the root node of `version`.
+#[cfg(feature = "db")]
 pub(crate) fn root_key(version: Version) -> NodeKey {
     // `NibblePath::new` is crate-private in `jmt`: decode the Borsh form of
     // (version, empty path) = version (u64 LE) ‖ 0 nibbles (u64 LE) ‖ 0 bytes (u32 LE).

@@ -313,6 +313,7 @@ pub fn http_get(url: &str) -> Result<String, String> {
 
 #[allow(unused_imports)]
 pub use aether_node::genesis::{DEV_ACCOUNT_AIC, dev_account_key};
+#[allow(unused_imports)]
 pub use aether_types::BASE_UNITS_PER_AIC as AIC;
 
 /// The dev genesis of the default dev node.

@@ -17,6 +17,7 @@
 
 mod amount;
 mod keys;
+mod market;
 mod node_cmd;
 mod output;
 mod query;
@@ -63,6 +64,18 @@ enum Command {
     /// Read the chain.
     #[command(subcommand)]
     Query(query::Command),
+    /// The registry of image launch measurements (governance).
+    #[command(subcommand)]
+    Measurement(market::MeasurementCommand),
+    /// Models: import into a validator's store, register on chain.
+    #[command(subcommand)]
+    Model(market::ModelCommand),
+    /// AI compute providers: register, update, unbond, status.
+    #[command(subcommand)]
+    Provider(market::ProviderCommand),
+    /// AI compute jobs: post, status, result, receipt.
+    #[command(subcommand)]
+    Job(market::JobCommand),
 }
 
 /// A failure of a command: usage/input (exit 2) or the request (exit 1).
@@ -112,6 +125,10 @@ fn main() -> ExitCode {
         Command::Keys(cmd) => keys::run(cmd, &cli.client),
         Command::Tx(cmd) => tx::run(cmd, &cli.client),
         Command::Query(cmd) => query::run(cmd, &cli.client),
+        Command::Measurement(cmd) => market::measurement(cmd, &cli.client),
+        Command::Model(cmd) => market::model(cmd, &cli.client),
+        Command::Provider(cmd) => market::provider(cmd, &cli.client),
+        Command::Job(cmd) => market::job(cmd, &cli.client),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

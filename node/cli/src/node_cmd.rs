@@ -31,7 +31,8 @@ pub(crate) struct Args {
     dev_accounts: Option<u32>,
 }
 
-fn default_dev_dir() -> PathBuf {
+/// The dev node's data directory (`$XDG_DATA_HOME/aether/dev`).
+pub(crate) fn default_dev_dir() -> PathBuf {
     let base = std::env::var_os("XDG_DATA_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))

@@ -49,6 +49,22 @@ pub(crate) enum Command {
         /// `<tx id>#<index>`.
         out_point: String,
     },
+    /// Registered images and their launch measurements.
+    Measurements {
+        /// Only this role (`worker` or `validator`).
+        #[arg(long)]
+        role: Option<String>,
+        /// Only this TEE (`snp` or `tdx`).
+        #[arg(long)]
+        tee: Option<String>,
+        /// Include revoked images.
+        #[arg(long)]
+        include_revoked: bool,
+    },
+    /// Registered models.
+    Models,
+    /// Registered AI compute providers.
+    Providers,
 }
 
 #[derive(Serialize)]
@@ -80,6 +96,20 @@ fn aic(s: &str) -> String {
 pub(crate) fn run(cmd: Command, args: &ClientArgs) -> Result<(), CliError> {
     let client = args.connect()?;
     match cmd {
+        Command::Measurements {
+            role,
+            tee,
+            include_revoked,
+        } => {
+            crate::market::query_measurements(
+                args,
+                role.as_deref(),
+                tee.as_deref(),
+                include_revoked,
+            )?;
+        }
+        Command::Models => crate::market::query_models(args)?,
+        Command::Providers => crate::market::query_providers(args)?,
         Command::Status => {
             let s = client.status()?;
             output::print(args.json, &s, || {

@@ -68,6 +68,9 @@ struct Sent {
     receipt: Option<ReceiptDto>,
     #[serde(skip_serializing_if = "Option::is_none")]
     written_to: Option<String>,
+    /// What the transaction created, by kind (`provider`, `job`, ...).
+    #[serde(flatten)]
+    created: std::collections::BTreeMap<&'static str, String>,
 }
 
 /// The transfer's build failure in the words of the command.
@@ -135,6 +138,7 @@ pub(crate) fn run(cmd: Command, args: &ClientArgs) -> Result<(), CliError> {
                     fee: fee.to_string(),
                     receipt: None,
                     written_to: Some(path.display().to_string()),
+                    created: Default::default(),
                 };
                 output::print(args.json, &sent, || {
                     println!(
@@ -146,7 +150,7 @@ pub(crate) fn run(cmd: Command, args: &ClientArgs) -> Result<(), CliError> {
                 });
                 return Ok(());
             }
-            send(&client, args, &hex_tx, fee, &wait)
+            send(&client, args, &hex_tx, fee, &wait, None)
         }
         Command::Submit { file, wait } => {
             let bytes = std::fs::read(&file)
@@ -165,17 +169,18 @@ pub(crate) fn run(cmd: Command, args: &ClientArgs) -> Result<(), CliError> {
                 .ok()
                 .and_then(|b| aether_types::Transaction::decode(&b).ok())
                 .map_or(0, |t| t.body.fee);
-            send(&client, args, &hex_tx, fee, &wait)
+            send(&client, args, &hex_tx, fee, &wait, None)
         }
     }
 }
 
-fn send(
+pub(crate) fn send(
     client: &BlockingClient,
     args: &ClientArgs,
     hex_tx: &str,
     fee: u128,
     wait: &WaitArgs,
+    created: Option<(&'static str, String)>,
 ) -> Result<(), CliError> {
     let id = client.send_raw_transaction(hex_tx)?;
     if !args.json {
@@ -202,20 +207,26 @@ fn send(
         fee: fee.to_string(),
         receipt,
         written_to: None,
+        created: created.iter().cloned().collect(),
     };
-    output::print(args.json, &sent, || match &sent.receipt {
-        Some(r) => println!(
-            "{} included in block {} (index {}): {:?}, fee charged {} AIC",
-            r.tx_id,
-            r.location.block_height,
-            r.location.index,
-            r.status,
-            r.fee_charged
-                .parse::<u128>()
-                .map(format_aic)
-                .unwrap_or_else(|_| r.fee_charged.clone())
-        ),
-        None => println!("{id}"),
+    output::print(args.json, &sent, || {
+        match &sent.receipt {
+            Some(r) => println!(
+                "{} included in block {} (index {}): {:?}, fee charged {} AIC",
+                r.tx_id,
+                r.location.block_height,
+                r.location.index,
+                r.status,
+                r.fee_charged
+                    .parse::<u128>()
+                    .map(format_aic)
+                    .unwrap_or_else(|_| r.fee_charged.clone())
+            ),
+            None => println!("{id}"),
+        }
+        for (kind, created) in &sent.created {
+            println!("{kind} {created}");
+        }
     });
     if failed {
         return Err(CliError::Failed(format!(

@@ -110,6 +110,50 @@ impl BlockingClient {
         self.block_on(self.inner.state_proof(out_point))
     }
 
+    /// See [`RpcClient::job`].
+    pub fn job(
+        &self,
+        id: &aether_types::JobId,
+    ) -> Result<Option<aether_rpc_types::market::JobDto>, ClientError> {
+        self.block_on(self.inner.job(id))
+    }
+
+    /// See [`RpcClient::provider`].
+    pub fn provider(
+        &self,
+        id: &aether_types::ProviderId,
+    ) -> Result<Option<aether_rpc_types::market::ProviderDto>, ClientError> {
+        self.block_on(self.inner.provider(id))
+    }
+
+    /// See [`RpcClient::providers`].
+    pub fn providers(&self) -> Result<Vec<aether_rpc_types::market::ProviderDto>, ClientError> {
+        self.block_on(self.inner.providers())
+    }
+
+    /// See [`RpcClient::compute_receipt`].
+    pub fn compute_receipt(
+        &self,
+        job: &aether_types::JobId,
+    ) -> Result<Option<aether_rpc_types::market::ComputeReceiptDto>, ClientError> {
+        self.block_on(self.inner.compute_receipt(job))
+    }
+
+    /// See [`RpcClient::measurements`].
+    pub fn measurements(
+        &self,
+        role: Option<&str>,
+        tee: Option<&str>,
+        include_revoked: bool,
+    ) -> Result<Vec<aether_rpc_types::market::ImageDto>, ClientError> {
+        self.block_on(self.inner.measurements(role, tee, include_revoked))
+    }
+
+    /// See [`RpcClient::models`].
+    pub fn models(&self) -> Result<Vec<aether_rpc_types::market::ModelDto>, ClientError> {
+        self.block_on(self.inner.models())
+    }
+
     /// See [`RpcClient::status`].
     pub fn status(&self) -> Result<StatusDto, ClientError> {
         self.block_on(self.inner.status())

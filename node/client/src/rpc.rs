@@ -218,6 +218,61 @@ impl RpcClient {
             .await
     }
 
+    /// `aether_getJob`: `None` if no such job.
+    pub async fn job(
+        &self,
+        id: &aether_types::JobId,
+    ) -> Result<Option<aether_rpc_types::market::JobDto>, ClientError> {
+        self.request(m::GET_JOB, rpc_params![id.to_string()]).await
+    }
+
+    /// `aether_getProvider`: `None` if no such provider.
+    pub async fn provider(
+        &self,
+        id: &aether_types::ProviderId,
+    ) -> Result<Option<aether_rpc_types::market::ProviderDto>, ClientError> {
+        self.request(m::GET_PROVIDER, rpc_params![id.to_string()])
+            .await
+    }
+
+    /// `aether_getProviders`: every provider, in id order.
+    pub async fn providers(
+        &self,
+    ) -> Result<Vec<aether_rpc_types::market::ProviderDto>, ClientError> {
+        self.request(m::GET_PROVIDERS, rpc_params![]).await
+    }
+
+    /// `aether_getComputeReceipt`: the accepted receipt of a job, `None`
+    /// before one.
+    pub async fn compute_receipt(
+        &self,
+        job: &aether_types::JobId,
+    ) -> Result<Option<aether_rpc_types::market::ComputeReceiptDto>, ClientError> {
+        self.request(m::GET_COMPUTE_RECEIPT, rpc_params![job.to_string()])
+            .await
+    }
+
+    /// `aether_getMeasurements`: registered images, optionally only one
+    /// role (`worker`, `validator`) and/or TEE (`snp`, `tdx`).
+    pub async fn measurements(
+        &self,
+        role: Option<&str>,
+        tee: Option<&str>,
+        include_revoked: bool,
+    ) -> Result<Vec<aether_rpc_types::market::ImageDto>, ClientError> {
+        let filter = serde_json::json!({
+            "role": role,
+            "tee": tee,
+            "includeRevoked": include_revoked,
+        });
+        self.request(m::GET_MEASUREMENTS, rpc_params![filter]).await
+    }
+
+    /// `aether_getModels`: registered models.
+    pub async fn models(&self) -> Result<Vec<aether_rpc_types::market::ModelDto>, ClientError> {
+        self.request(m::GET_MODELS, rpc_params![]).await
+    }
+
     /// `aether_getReceipt`: `None` until included.
     pub async fn receipt(&self, id: &TxId) -> Result<Option<ReceiptDto>, ClientError> {
         self.request(m::GET_RECEIPT, rpc_params![id.to_string()])

@@ -112,6 +112,22 @@ impl ModelSpec {
     }
 }
 
+/// Name of the model runtime of this crate: BERT encoders in fixed-order
+/// f32 arithmetic, checkpoint format [`crate::checkpoint::VERSION`].
+pub const BERT_RUNTIME: &str = "aether-infer/bert-f32/checkpoint-1";
+
+/// The runtime id a model registration and a receipt name for
+/// [`BERT_RUNTIME`]: `BLAKE3-derive-key("aether-infer v1 runtime-id", name)`.
+pub fn bert_runtime_id() -> [u8; 32] {
+    blake3::derive_key("aether-infer v1 runtime-id", BERT_RUNTIME.as_bytes())
+}
+
+/// Segments of a run of a model with `layers` encoder layers: one per
+/// layer, then the pooling (checkpoints: input, each layer, pooled).
+pub fn model_segments(layers: usize) -> u32 {
+    u32::try_from(layers).unwrap_or(u32::MAX).saturating_add(1)
+}
+
 /// The model id of the files in `dir` (reads and hashes each of [`MODEL_FILES`];
 /// checks no pin).
 pub fn model_id(dir: &Path) -> Result<ModelId, InferError> {

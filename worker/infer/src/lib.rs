@@ -36,7 +36,10 @@ pub mod wasm;
 
 pub use bert::BertShape;
 pub use error::InferError;
-pub use files::{MODEL_FILES, ModelId, ModelSpec, model_id, model_id_from_hashes};
+pub use files::{
+    BERT_RUNTIME, MODEL_FILES, ModelId, ModelSpec, bert_runtime_id, model_id, model_id_from_hashes,
+    model_segments,
+};
 pub use kernels::kernel_level;
 pub use model::{Model, ModelRun, truncate_tokens};
 pub use tokens::parse_token_file;

@@ -1,0 +1,362 @@
+//! The AI compute market against a real `aether node --dev` process,
+//! driven through the CLI: a worker image's measurements registered by
+//! governance from a manifest, a provider registered, WASM jobs posted; a
+//! compute receipt with simulated SNP evidence (the dev genesis trusts the
+//! simulated root) and a KZG commitment accepted, the job settled after
+//! the challenge window with the exact payouts; a job without a receipt
+//! refunded at its deadline; receipts refused for each of binding,
+//! unregistered measurement, replayed evidence and wrong worker key, with
+//! the check named in `data.check` and nothing changed.
+
+mod common;
+
+use aether_client::{BlockingClient, TxBuilder};
+use aether_crypto::ed25519::Keypair;
+use aether_evidence::sim::{SimSigner, SimSnpOptions};
+use aether_types::*;
+use common::*;
+use serde_json::{Value, json};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const WORKER_MEASUREMENT: [u8; 48] = [0x5a; 48];
+const OTHER_MEASUREMENT: [u8; 48] = [0x7c; 48];
+
+/// A manifest.json of a worker SNP image (what `aether-image build`
+/// writes, reduced to what registration reads).
+fn write_manifest(path: &Path) {
+    let manifest = json!({
+        "schema": 1, "name": "worker", "tee": "snp", "image": "worker-snp",
+        "measurements": {"snp": [
+            {"vcpus": 1, "cpu": "EPYC-v4", "vmm": "QEMU", "guest_features": "0x1",
+             "launch_digest": hex::encode(WORKER_MEASUREMENT)},
+        ]},
+    });
+    std::fs::write(path, serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
+}
+
+fn balance(node: &NodeProcess, key: &Keypair) -> u128 {
+    let address = format!("key:{}", key.key_hash());
+    node.cli_json(&["query", "balance", &address])["coin"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// A transaction of `actions` paid and signed by `key`.
+fn action_tx(node: &NodeProcess, key: &Keypair, actions: Vec<Action>) -> Transaction {
+    let client = BlockingClient::connect(&node.rpc_url).unwrap();
+    let params = client.params().unwrap();
+    let me = Address::Key(key.key_hash());
+    let coins = client.spendable(&me).unwrap();
+    let mut b = TxBuilder::new(&params).change_to(me).signer(key);
+    for a in actions {
+        b = b.action(a);
+    }
+    b.fund_from(&coins).unwrap()
+}
+
+/// Submits `tx`: `Ok(tx id)` or the error object.
+fn submit(node: &NodeProcess, tx: &Transaction) -> Result<Value, Value> {
+    node.call("aether_sendTransaction", json!([tx_hex(tx)]))
+}
+
+fn job_status(node: &NodeProcess, job: &str) -> Value {
+    node.cli_json(&["job", "status", job])
+}
+
+fn wait_status(node: &NodeProcess, job: &str, want: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let j = job_status(node, job);
+        if j["status"] == want {
+            return j;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "job {job} never became {want}: {j}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The receipt body for `job` with the given checkpoint data, signed off
+/// by `worker_key`.
+fn body(
+    node: &NodeProcess,
+    job: JobId,
+    provider: ProviderId,
+    worker: &Keypair,
+    data: &[Vec<u8>],
+) -> VcrBody {
+    let j = job_status(node, &job.to_string());
+    let output = data.last().unwrap().clone();
+    let blobs = aether_crypto::kzg::commit(&output).unwrap();
+    let hashes: Vec<[u8; 32]> = data
+        .iter()
+        .map(|d| aether_infer::checkpoint_hash(d))
+        .collect();
+    VcrBody {
+        chain_id: dev_genesis().chain_id,
+        job,
+        provider,
+        worker_key: worker.public_key(),
+        runtime: RuntimeId([0; 32]),
+        input_hash: Digest(
+            hex::decode(j["inputHash"].as_str().unwrap())
+                .unwrap()
+                .try_into()
+                .unwrap(),
+        ),
+        commitment: OutputCommitment {
+            root: OutputCommitment::compute_root(&blobs),
+            blobs,
+        },
+        output: JobData::inline(output).unwrap(),
+        trace_root: Digest(aether_infer::trace_root(&hashes)),
+        segments: (data.len() - 1) as u32,
+    }
+}
+
+fn evidence(measurement: [u8; 48], body: &VcrBody) -> TeeEvidence {
+    match SimSigner::new().snp(measurement, body.report_data(), &SimSnpOptions::default()) {
+        aether_evidence::Evidence::Snp { report, vek, chain } => TeeEvidence::Snp {
+            report: BoundedBytes::new(report).unwrap(),
+            vek: BoundedBytes::new(vek).unwrap(),
+            chain: chain.map(|c| BoundedBytes::new(c).unwrap()),
+        },
+        other => panic!("not SNP evidence: {other:?}"),
+    }
+}
+
+fn receipt(body: VcrBody, evidence: TeeEvidence) -> Action {
+    Action::SubmitReceipt(Box::new(Vcr { body, evidence }))
+}
+
+/// The check a refused submission names.
+fn refused_check(node: &NodeProcess, tx: &Transaction) -> String {
+    let e = submit(node, tx).expect_err("refused");
+    assert_eq!(e["code"], 1050, "{e}");
+    e["data"]["check"].as_str().unwrap_or_default().to_string()
+}
+
+#[test]
+fn a_job_is_registered_posted_receipted_settled_and_bad_receipts_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = NodeProcess::start(&dir.path().join("data"), &NodeOptions::default());
+    let owner = dev_account_key(1);
+    let worker = dev_account_key(2);
+    let client = dev_account_key(3);
+    let stranger = dev_account_key(4);
+
+    // Governance registers the worker image from its manifest.
+    let manifest = dir.path().join("manifest.json");
+    write_manifest(&manifest);
+    let m = manifest.to_str().unwrap();
+    // A key outside the governance set is refused, with the check named.
+    let rogue = dir.path().join("rogue.key");
+    node.cli_json(&["keys", "new", "--out", rogue.to_str().unwrap()]);
+    let out = node.cli(&[
+        "measurement",
+        "register",
+        "--manifest",
+        m,
+        "--governance-key",
+        rogue.to_str().unwrap(),
+        "--from-dev",
+        "0",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("governance"), "{stderr}");
+    let reg = node.cli_json(&[
+        "measurement",
+        "register",
+        "--manifest",
+        m,
+        "--governance-key",
+        "dev",
+        "--from-dev",
+        "0",
+    ]);
+    assert_eq!(reg["receipt"]["status"], "success", "{reg}");
+    let image = reg["image"].as_str().unwrap().to_string();
+    let listed = node.cli_json(&["query", "measurements", "--role", "worker"]);
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["image"], image);
+    assert_eq!(listed[0]["measurements"].as_array().unwrap().len(), 1);
+    let validators = node.cli_json(&["query", "measurements", "--role", "validator"]);
+    assert_eq!(validators, json!([]));
+
+    // A provider serving WASM on SNP with the worker's key.
+    let p = node.cli_json(&[
+        "provider",
+        "register",
+        "--from-dev",
+        "1",
+        "--worker-key",
+        &hex::encode(worker.public_key().0),
+        "--bond",
+        "200",
+        "--price",
+        "1",
+        "--capacity",
+        "2",
+        "--tee",
+        "snp",
+    ]);
+    let provider_text = p["provider"].as_str().unwrap().to_string();
+    let provider = ProviderId(hex::decode(&provider_text).unwrap().try_into().unwrap());
+    let status = node.cli_json(&["provider", "status", &provider_text]);
+    assert_eq!(status["bond"], (200 * AIC).to_string());
+    assert_eq!(
+        node.cli_json(&["query", "providers"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // A WASM job, posted by the client.
+    let module = dir.path().join("job.wasm");
+    std::fs::write(&module, b"\0asm\x01\0\0\0").unwrap();
+    let input = dir.path().join("input.bin");
+    std::fs::write(&input, b"the job's input").unwrap();
+    let post = |deadline_in: &str| {
+        node.cli_json(&[
+            "job",
+            "post",
+            "--wasm",
+            module.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--max-fee",
+            "3",
+            "--deadline-in",
+            deadline_in,
+            "--tee",
+            "snp",
+            "--from-dev",
+            "3",
+        ])["job"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let job_text = post("200");
+    let job = JobId(hex::decode(&job_text).unwrap().try_into().unwrap());
+    let j = job_status(&node, &job_text);
+    assert_eq!(j["status"], "assigned");
+    assert_eq!(j["provider"], provider_text);
+    assert_eq!(j["escrow"], (3 * AIC).to_string());
+
+    // Refused receipts, each for one reason; nothing changes.
+    let data: Vec<Vec<u8>> = vec![b"c0".to_vec(), b"c1".to_vec(), b"the output".to_vec()];
+    let good = body(&node, job, provider, &worker, &data);
+    let mut other = good.clone();
+    other.output = JobData::inline(b"another output".to_vec()).unwrap();
+    let bad_binding = action_tx(
+        &node,
+        &worker,
+        vec![receipt(good.clone(), evidence(WORKER_MEASUREMENT, &other))],
+    );
+    assert_eq!(refused_check(&node, &bad_binding), "binding");
+    let unregistered = action_tx(
+        &node,
+        &worker,
+        vec![receipt(good.clone(), evidence(OTHER_MEASUREMENT, &good))],
+    );
+    assert_eq!(
+        refused_check(&node, &unregistered),
+        "unregistered_measurement"
+    );
+    let wrong_key_body = body(&node, job, provider, &stranger, &data);
+    let wrong_key = action_tx(
+        &node,
+        &stranger,
+        vec![receipt(
+            wrong_key_body.clone(),
+            evidence(WORKER_MEASUREMENT, &wrong_key_body),
+        )],
+    );
+    assert_eq!(refused_check(&node, &wrong_key), "wrong_worker_key");
+    assert_eq!(job_status(&node, &job_text)["status"], "assigned");
+
+    // The honest receipt is accepted.
+    let ev = evidence(WORKER_MEASUREMENT, &good);
+    let tx = action_tx(&node, &worker, vec![receipt(good.clone(), ev.clone())]);
+    submit(&node, &tx).expect("the receipt is accepted");
+    node.wait_receipt(&tx.id().to_string());
+    let j = job_status(&node, &job_text);
+    assert_eq!(j["status"], "receipted", "{j}");
+    let r = node.cli_json(&["job", "receipt", &job_text]);
+    assert_eq!(
+        r["claims"]["measurement"]["measurement"],
+        hex::encode(WORKER_MEASUREMENT),
+        "{r}"
+    );
+    let result = node.cli_json(&["job", "result", &job_text]);
+    assert_eq!(result["output"]["inline"], hex::encode(b"the output"));
+    assert_eq!(result["final"], false);
+    // The same evidence again is a replay.
+    let replay = action_tx(&node, &worker, vec![receipt(good, ev)]);
+    assert_eq!(refused_check(&node, &replay), "replay");
+
+    // Settlement after the challenge window: the client gets the rest of
+    // its escrow back, the provider's payout the price minus the burn.
+    let client_before = balance(&node, &client);
+    let owner_before = balance(&node, &owner);
+    let settled = wait_status(&node, &job_text, "settled");
+    let price = AIC;
+    let burn = price / 10; // settlement_burn_bps = 1,000 on dev chains
+    assert_eq!(
+        balance(&node, &client) - client_before,
+        3 * AIC - price,
+        "{settled}"
+    );
+    assert_eq!(balance(&node, &owner) - owner_before, price - burn);
+    let status = node.cli_json(&["provider", "status", &provider_text]);
+    assert_eq!(status["jobsSettled"], 1, "{status}");
+    assert_eq!(status["activeJobs"], 0);
+    assert_eq!(node.cli_json(&["job", "result", &job_text])["final"], true);
+
+    // A job nobody answers is refunded after its deadline.
+    let late = post("3");
+    let refunded = wait_status(&node, &late, "refunded");
+    assert_eq!(refunded["provider"], provider_text);
+    let status = node.cli_json(&["provider", "status", &provider_text]);
+    assert_eq!(status["jobsFailed"], 1, "{status}");
+
+    // Unbonding the free bond is accepted; more than is free is refused.
+    let out = node.cli(&[
+        "provider",
+        "unbond",
+        "--provider",
+        &provider_text,
+        "--amount",
+        "100000",
+        "--from-dev",
+        "1",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let u = node.cli_json(&[
+        "provider",
+        "unbond",
+        "--provider",
+        &provider_text,
+        "--amount",
+        "10",
+        "--from-dev",
+        "1",
+    ]);
+    assert_eq!(u["receipt"]["status"], "success");
+    let status = node.cli_json(&["provider", "status", &provider_text]);
+    assert_eq!(status["unbonding"].as_array().unwrap().len(), 1, "{status}");
+    node.stop();
+}

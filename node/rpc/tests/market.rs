@@ -26,7 +26,10 @@ fn action_tx(node: &Node, i: u32, action: Action) -> Transaction {
     TxBuilder::new(&params.tx_params())
         .input(
             genesis_out_point(i),
-            &TxOutput::coin(owner, aether_rpc::testing::MemoryChainConfig::default().coin_per_account),
+            &TxOutput::coin(
+                owner,
+                aether_rpc::testing::MemoryChainConfig::default().coin_per_account,
+            ),
         )
         .action(action)
         .change_to(owner)
@@ -36,9 +39,13 @@ fn action_tx(node: &Node, i: u32, action: Action) -> Transaction {
 }
 
 async fn send(node: &Node, tx: &Transaction) {
-    let id = call(&node.http(), "aether_sendTransaction", rpc_params![tx_hex(tx)])
-        .await
-        .expect("accepted into the pool");
+    let id = call(
+        &node.http(),
+        "aether_sendTransaction",
+        rpc_params![tx_hex(tx)],
+    )
+    .await
+    .expect("accepted into the pool");
     assert_eq!(id, tx.id().to_string());
 }
 
@@ -85,9 +92,13 @@ async fn providers_jobs_and_job_events_are_served() {
         .await
         .unwrap();
     assert_eq!(providers.as_array().unwrap().len(), 1, "{providers}");
-    let p = call(&http, "aether_getProvider", rpc_params![provider.to_string()])
-        .await
-        .unwrap();
+    let p = call(
+        &http,
+        "aether_getProvider",
+        rpc_params![provider.to_string()],
+    )
+    .await
+    .unwrap();
     assert_eq!(p["id"], provider.to_string());
     assert_eq!(p["workerKey"], hex::encode(worker.public_key().0));
     assert_eq!(p["tees"], serde_json::json!(["snp"]));
@@ -139,9 +150,13 @@ async fn providers_jobs_and_job_events_are_served() {
     assert_eq!(j["maxFee"], (2 * AIC).to_string());
     assert_eq!(j["deadline"], 100);
     assert_eq!(j["postedAt"], block.header.height);
-    let p = call(&http, "aether_getProvider", rpc_params![provider.to_string()])
-        .await
-        .unwrap();
+    let p = call(
+        &http,
+        "aether_getProvider",
+        rpc_params![provider.to_string()],
+    )
+    .await
+    .unwrap();
     assert_eq!(p["activeJobs"], 1);
 
     for sub in [&mut all, &mut this_job] {
@@ -166,9 +181,13 @@ async fn providers_jobs_and_job_events_are_served() {
     );
 
     // No receipt yet; unknown ids are null; bad ids are invalid params.
-    let none = call(&http, "aether_getComputeReceipt", rpc_params![job.to_string()])
-        .await
-        .unwrap();
+    let none = call(
+        &http,
+        "aether_getComputeReceipt",
+        rpc_params![job.to_string()],
+    )
+    .await
+    .unwrap();
     assert!(none.is_null());
     let unknown = call(&http, "aether_getJob", rpc_params!["00".repeat(32)])
         .await
@@ -198,7 +217,9 @@ async fn providers_jobs_and_job_events_are_served() {
     .await
     .unwrap();
     assert_eq!(none, serde_json::json!([]));
-    let models = call(&http, "aether_getModels", rpc_params![]).await.unwrap();
+    let models = call(&http, "aether_getModels", rpc_params![])
+        .await
+        .unwrap();
     assert_eq!(models, serde_json::json!([]));
 }
 

@@ -21,6 +21,7 @@ mod market;
 mod node_cmd;
 mod output;
 mod query;
+mod sim;
 mod tx;
 
 use clap::{Parser, Subcommand};
@@ -73,9 +74,11 @@ enum Command {
     /// AI compute providers: register, update, unbond, status.
     #[command(subcommand)]
     Provider(market::ProviderCommand),
-    /// AI compute jobs: post, status, result, receipt.
+    /// AI compute jobs: post, status, result, receipt, challenge.
     #[command(subcommand)]
     Job(market::JobCommand),
+    /// Run the deterministic consensus simulation.
+    Sim(sim::Args),
 }
 
 /// A failure of a command: usage/input (exit 2) or the request (exit 1).
@@ -129,6 +132,7 @@ fn main() -> ExitCode {
         Command::Model(cmd) => market::model(cmd, &cli.client),
         Command::Provider(cmd) => market::provider(cmd, &cli.client),
         Command::Job(cmd) => market::job(cmd, &cli.client),
+        Command::Sim(args) => sim::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -285,6 +285,41 @@ pub(crate) enum JobCommand {
         /// The job id.
         job: String,
     },
+    /// Challenge a job's receipt inside its window: re-runs the provider's
+    /// trace segment by segment from its checkpoint data and disputes the
+    /// first checkpoint that differs (input, a segment, or the output).
+    Challenge {
+        /// The job id.
+        job: String,
+        /// The provider's checkpoint data, as its worker serves it: JSON
+        /// `{"checkpoints": ["<hex>", ...]}` (checkpoint 0 = the input state).
+        #[arg(long)]
+        checkpoints: PathBuf,
+        /// Dispute this segment instead of searching for the first that
+        /// differs.
+        #[arg(long)]
+        segment: Option<u32>,
+        /// With `--segment`: the checkpoint hash you claim (from another
+        /// runtime). Without it the local re-execution's hash is claimed, and
+        /// a segment that re-executes to the provider's is not submitted. A
+        /// claim the chain's re-execution does not confirm loses the deposit.
+        #[arg(long, requires = "segment")]
+        claim_hash: Option<String>,
+        /// Deposit in AIC (at least the chain's minimum).
+        #[arg(long, default_value = "1")]
+        deposit: String,
+        /// Where the reward or the returned deposit goes (default: the payer).
+        #[arg(long)]
+        payout: Option<String>,
+        /// The data directory whose model store re-runs model jobs
+        /// (default: the dev node's).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        #[command(flatten)]
+        payer: KeyArgs,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
 }
 
 fn id32(what: &'static str, text: &str) -> Result<[u8; 32], CliError> {
@@ -1001,6 +1036,48 @@ pub(crate) fn job(cmd: JobCommand, args: &ClientArgs) -> Result<(), CliError> {
             });
             Ok(())
         }
+        JobCommand::Challenge {
+            job,
+            checkpoints,
+            segment,
+            claim_hash,
+            deposit,
+            payout,
+            data_dir,
+            payer,
+            wait,
+        } => {
+            let key = payer.required()?;
+            let id = JobId(id32("job id", &job)?);
+            let client = args.connect()?;
+            let j = client
+                .job(&id)?
+                .ok_or_else(|| CliError::Failed(format!("no job {id}")))?;
+            let r = client.compute_receipt(&id)?.ok_or_else(|| {
+                CliError::Failed(format!(
+                    "job {id} has no receipt to challenge (status {})",
+                    j.status
+                ))
+            })?;
+            let data = read_checkpoints(&checkpoints)?;
+            let dir = data_dir.unwrap_or_else(crate::node_cmd::default_dev_dir);
+            let claim_hash = claim_hash.map(|h| id32("claim hash", &h)).transpose()?;
+            let claim = find_claim(&j, &r, &data, segment.map(|s| (s, claim_hash)), &dir)?;
+            let payout = match payout {
+                Some(p) => {
+                    parse_address(&p).map_err(|e| CliError::Usage(format!("--payout: {e}")))?
+                }
+                None => Address::Key(key.key_hash()),
+            };
+            let action = Action::Challenge(aether_types::Challenge {
+                job: id,
+                claim,
+                deposit: aic("deposit", &deposit)?,
+                payout,
+            });
+            submit(args, &client, &key, &[], vec![action], &wait, None)?;
+            Ok(())
+        }
         JobCommand::Receipt { job } => {
             let id = JobId(id32("job id", &job)?);
             let r = args
@@ -1092,4 +1169,176 @@ pub(crate) fn query_providers(args: &ClientArgs) -> Result<(), CliError> {
         }
     });
     Ok(())
+}
+
+/// The provider's checkpoint data from its JSON file.
+fn read_checkpoints(path: &Path) -> Result<Vec<Vec<u8>>, CliError> {
+    let v: serde_json::Value = serde_json::from_slice(&read(path)?)
+        .map_err(|e| CliError::Usage(format!("{}: not JSON: {e}", path.display())))?;
+    let list = v["checkpoints"]
+        .as_array()
+        .ok_or_else(|| CliError::Usage(format!("{}: no \"checkpoints\" list", path.display())))?;
+    list.iter()
+        .enumerate()
+        .map(|(i, c)| {
+            c.as_str()
+                .and_then(|h| hex::decode(h).ok())
+                .ok_or_else(|| CliError::Usage(format!("checkpoint {i}: not hex")))
+        })
+        .collect()
+}
+
+fn job_data(what: &str, d: &aether_rpc_types::market::JobDataDto) -> Result<JobData, CliError> {
+    let bytes = d
+        .inline
+        .as_deref()
+        .and_then(|h| hex::decode(h).ok())
+        .ok_or_else(|| {
+            CliError::Failed(format!(
+                "the job's {what} is not inline (fetch it from {}): not supported here",
+                d.location.as_deref().unwrap_or("its location")
+            ))
+        })?;
+    inline(what, bytes)
+}
+
+/// The job as the ledger holds it, from its JSON form.
+fn job_kind(j: &JobDto) -> Result<JobKind, CliError> {
+    Ok(match &j.job {
+        aether_rpc_types::market::JobKindDto::Wasm {
+            module,
+            input,
+            fuel,
+        } => JobKind::Wasm {
+            module: job_data("module", module)?,
+            input: job_data("input", input)?,
+            fuel: *fuel,
+        },
+        aether_rpc_types::market::JobKindDto::Model { model, input } => JobKind::Model {
+            model: ModelId(id32("model id", model)?),
+            input: job_data("input", input)?,
+        },
+    })
+}
+
+/// Re-runs the provider's trace and builds the claim against the first
+/// checkpoint that differs (or against `forced`).
+fn find_claim(
+    j: &JobDto,
+    r: &ComputeReceiptDto,
+    data: &[Vec<u8>],
+    forced: Option<(u32, Option<[u8; 32]>)>,
+    data_dir: &Path,
+) -> Result<aether_types::ChallengeClaim, CliError> {
+    use aether_ledger::market::SegmentExecutor;
+    use aether_types::{BoundedBytes, ChallengeClaim, Digest};
+    let segments = r.segments as usize;
+    if data.len() != segments + 1 {
+        return Err(CliError::Usage(format!(
+            "the receipt has {} checkpoints, the file {}",
+            segments + 1,
+            data.len()
+        )));
+    }
+    let hashes: Vec<[u8; 32]> = data
+        .iter()
+        .map(|d| aether_infer::checkpoint_hash(d))
+        .collect();
+    let root = hex::encode(aether_infer::trace_root(&hashes));
+    if root != r.trace_root {
+        return Err(CliError::Usage(format!(
+            "these checkpoints are not the provider's trace (root {root}, the receipt's {})",
+            r.trace_root
+        )));
+    }
+    let proof = |i: usize| -> Result<Vec<Digest>, CliError> {
+        Ok(aether_infer::trace_proof(&hashes, i)
+            .map_err(|e| CliError::Failed(e.to_string()))?
+            .path
+            .into_iter()
+            .map(Digest)
+            .collect())
+    };
+    let bounded = |bytes: &[u8]| {
+        BoundedBytes::new(bytes.to_vec())
+            .map_err(|e| CliError::Failed(format!("checkpoint data: {e}")))
+    };
+    let kind = job_kind(j)?;
+    let module = match &kind {
+        JobKind::Wasm { module, .. } => module.inline_bytes().map(<[u8]>::to_vec),
+        JobKind::Model { .. } => None,
+    };
+    let runtime =
+        aether_node::NodeRuntime::new(aether_node::ModelStore::new(data_dir.join("models")));
+    let rerun = |segment: u32| -> Result<[u8; 32], CliError> {
+        let out = runtime
+            .run_segment(
+                &kind,
+                module.as_deref(),
+                segment,
+                &data[segment as usize - 1],
+            )
+            .map_err(|e| CliError::Failed(format!("re-running segment {segment}: {e}")))?;
+        Ok(aether_infer::checkpoint_hash(&out))
+    };
+    let segment_claim = |segment: u32, mine: [u8; 32]| -> Result<ChallengeClaim, CliError> {
+        let s = segment as usize;
+        Ok(ChallengeClaim::Segment {
+            segment,
+            previous: bounded(&data[s - 1])?,
+            previous_proof: proof(s - 1)?,
+            claimed: Digest(hashes[s]),
+            claimed_proof: proof(s)?,
+            challenger: Digest(mine),
+        })
+    };
+    if let Some((segment, claimed)) = forced {
+        if segment == 0 || segment as usize > segments {
+            return Err(CliError::Usage(format!(
+                "--segment {segment} outside 1..={segments}"
+            )));
+        }
+        let mine = match claimed {
+            Some(h) => h,
+            None => rerun(segment)?,
+        };
+        if mine == hashes[segment as usize] {
+            return Err(CliError::Failed(format!(
+                "segment {segment} re-executes to the provider's checkpoint: nothing to challenge there"
+            )));
+        }
+        return segment_claim(segment, mine);
+    }
+    let input = kind.input().inline_bytes().unwrap_or_default();
+    let c0 = runtime
+        .input_checkpoint(&kind, input, module.as_deref())
+        .map_err(|e| CliError::Failed(format!("the input checkpoint: {e}")))?;
+    if aether_infer::checkpoint_hash(&c0) != hashes[0] {
+        return Ok(ChallengeClaim::Input {
+            claimed: Digest(hashes[0]),
+            claimed_proof: proof(0)?,
+        });
+    }
+    for segment in 1..=segments as u32 {
+        let mine = rerun(segment)?;
+        if mine != hashes[segment as usize] {
+            return segment_claim(segment, mine);
+        }
+    }
+    let output = r
+        .output
+        .inline
+        .as_deref()
+        .and_then(|h| hex::decode(h).ok())
+        .unwrap_or_default();
+    if aether_infer::checkpoint_hash(&output) != hashes[segments] {
+        return Ok(ChallengeClaim::Output {
+            claimed: Digest(hashes[segments]),
+            claimed_proof: proof(segments)?,
+            output: bounded(&[])?,
+        });
+    }
+    Err(CliError::Failed(
+        "every checkpoint re-executes to the provider's: nothing to challenge".into(),
+    ))
 }

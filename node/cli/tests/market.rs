@@ -360,3 +360,253 @@ fn a_job_is_registered_posted_receipted_settled_and_bad_receipts_are_refused() {
     assert_eq!(status["unbonding"].as_array().unwrap().len(), 1, "{status}");
     node.stop();
 }
+
+/// An FNV fold of the input, 16 bytes per step (the WASM job ABI of
+/// `aether_infer::wasm`): three steps for 40 bytes of input.
+const FOLD: &str = r#"(module
+  (memory (export "memory") 1)
+  (global (export "io") i32 (i32.const 1024))
+  (global $pos (export "pos") (mut i32) (i32.const 0))
+  (global $acc (export "acc") (mut i64) (i64.const 14695981039346656037))
+  (func (export "step") (result i32)
+    (local $len i32) (local $end i32)
+    (local.set $len (i32.load (i32.const 1024)))
+    (local.set $end (i32.add (global.get $pos) (i32.const 16)))
+    (if (i32.gt_u (local.get $end) (local.get $len)) (then (local.set $end (local.get $len))))
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (global.get $pos) (local.get $end)))
+      (global.set $acc (i64.mul
+        (i64.xor (global.get $acc) (i64.load8_u offset=1028 (global.get $pos)))
+        (i64.const 1099511628211)))
+      (global.set $pos (i32.add (global.get $pos) (i32.const 1)))
+      (br $l)))
+    (if (result i32) (i32.ge_u (global.get $pos) (local.get $len))
+      (then (i32.store (i32.const 1024) (i32.const 8))
+            (i64.store (i32.const 1028) (global.get $acc))
+            (i32.const 1))
+      (else (i32.const 0)))))"#;
+
+fn write_checkpoints(path: &Path, data: &[Vec<u8>]) {
+    let list: Vec<String> = data.iter().map(hex::encode).collect();
+    std::fs::write(path, json!({ "checkpoints": list }).to_string()).unwrap();
+}
+
+#[test]
+fn challenges_are_decided_by_re_executing_one_segment_on_the_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = NodeProcess::start(&dir.path().join("data"), &NodeOptions::default());
+    let worker = dev_account_key(2);
+    let watcher = dev_account_key(5);
+    let manifest = dir.path().join("manifest.json");
+    write_manifest(&manifest);
+    node.cli_json(&[
+        "measurement",
+        "register",
+        "--manifest",
+        manifest.to_str().unwrap(),
+        "--governance-key",
+        "dev",
+        "--from-dev",
+        "0",
+    ]);
+    let p = node.cli_json(&[
+        "provider",
+        "register",
+        "--from-dev",
+        "1",
+        "--worker-key",
+        &hex::encode(worker.public_key().0),
+        "--bond",
+        "200",
+        "--price",
+        "1",
+        "--capacity",
+        "4",
+        "--tee",
+        "snp",
+    ]);
+    let provider_text = p["provider"].as_str().unwrap().to_string();
+    let provider = ProviderId(hex::decode(&provider_text).unwrap().try_into().unwrap());
+
+    let module = wat::parse_str(FOLD).unwrap();
+    let module_file = dir.path().join("fold.wasm");
+    std::fs::write(&module_file, &module).unwrap();
+    let input = b"forty bytes of input for three steps...".to_vec();
+    let input_file = dir.path().join("input.bin");
+    std::fs::write(&input_file, &input).unwrap();
+    let honest = aether_infer::WasmJob::new(&module, aether_infer::WasmLimits::default())
+        .unwrap()
+        .run(&input)
+        .unwrap()
+        .checkpoints;
+    assert_eq!(honest.len(), 5, "input state, three steps, the output");
+    let post = || {
+        let j = node.cli_json(&[
+            "job",
+            "post",
+            "--wasm",
+            module_file.to_str().unwrap(),
+            "--input",
+            input_file.to_str().unwrap(),
+            "--max-fee",
+            "3",
+            "--deadline-in",
+            "200",
+            "--tee",
+            "snp",
+            "--from-dev",
+            "3",
+        ])["job"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        (JobId(hex::decode(&j).unwrap().try_into().unwrap()), j)
+    };
+    let submit_receipt = |job: JobId, data: &[Vec<u8>]| {
+        let b = body(&node, job, provider, &worker, data);
+        let tx = action_tx(
+            &node,
+            &worker,
+            vec![receipt(b.clone(), evidence(WORKER_MEASUREMENT, &b))],
+        );
+        submit(&node, &tx).expect("receipt accepted");
+        node.wait_receipt(&tx.id().to_string());
+    };
+
+    // A cheating provider: right up to checkpoint 1, wrong from 2 on.
+    let (cheat_job, cheat_text) = post();
+    let mut cheat = honest.clone();
+    cheat[2] = b"not the state after step two".to_vec();
+    cheat[4] = b"a wrong output".to_vec();
+    cheat.truncate(5);
+    submit_receipt(cheat_job, &cheat);
+    let cheat_file = dir.path().join("cheat.json");
+    write_checkpoints(&cheat_file, &cheat);
+    // Checkpoints that are not the receipt's trace are refused before any
+    // transaction.
+    let honest_file = dir.path().join("honest.json");
+    write_checkpoints(&honest_file, &honest);
+    let out = node.cli(&[
+        "job",
+        "challenge",
+        &cheat_text,
+        "--checkpoints",
+        honest_file.to_str().unwrap(),
+        "--from-dev",
+        "5",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let watcher_before = balance(&node, &watcher);
+    let bond_before: u128 = node.cli_json(&["provider", "status", &provider_text])["bond"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let won = node.cli_json(&[
+        "job",
+        "challenge",
+        &cheat_text,
+        "--checkpoints",
+        cheat_file.to_str().unwrap(),
+        "--deposit",
+        "2",
+        "--from-dev",
+        "5",
+    ]);
+    assert_eq!(won["receipt"]["status"], "success", "{won}");
+    let r = node.cli_json(&["job", "receipt", &cheat_text]);
+    assert_eq!(r["challenges"][0]["segment"], 2, "{r}");
+    assert_eq!(r["challenges"][0]["upheld"], true);
+    let j = job_status(&node, &cheat_text);
+    assert_eq!(j["status"], "refunded", "{j}");
+    let status = node.cli_json(&["provider", "status", &provider_text]);
+    let bond_after: u128 = status["bond"].as_str().unwrap().parse().unwrap();
+    let slashed = bond_before - bond_after;
+    assert!(slashed > 0, "{status}");
+    // The challenger gets its deposit back and half the slash (dev
+    // slash_reward_bps = 5,000), minus its transaction's fee.
+    let fee: u128 = won["fee"].as_str().unwrap().parse().unwrap();
+    assert_eq!(balance(&node, &watcher) + fee, watcher_before + slashed / 2);
+
+    // An honest provider: a challenge of a correct segment is lost.
+    let (honest_job, honest_text) = post();
+    submit_receipt(honest_job, &honest);
+    let out = node.cli(&[
+        "job",
+        "challenge",
+        &honest_text,
+        "--checkpoints",
+        honest_file.to_str().unwrap(),
+        "--from-dev",
+        "5",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to challenge"));
+    let out = node.cli(&[
+        "job",
+        "challenge",
+        &honest_text,
+        "--checkpoints",
+        honest_file.to_str().unwrap(),
+        "--segment",
+        "3",
+        "--from-dev",
+        "5",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    // A challenger whose own runtime disagrees (a wrong hash for segment 3)
+    // loses its deposit: the chain's re-execution agrees with the provider.
+    let wrong = "ab".repeat(32);
+    let before = balance(&node, &watcher);
+    let lost = node.cli_json(&[
+        "job",
+        "challenge",
+        &honest_text,
+        "--checkpoints",
+        honest_file.to_str().unwrap(),
+        "--segment",
+        "3",
+        "--claim-hash",
+        &wrong,
+        "--deposit",
+        "2",
+        "--from-dev",
+        "5",
+    ]);
+    let fee: u128 = lost["fee"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        balance(&node, &watcher),
+        before - fee - 2 * AIC,
+        "the deposit is lost"
+    );
+    let r = node.cli_json(&["job", "receipt", &honest_text]);
+    assert_eq!(r["challenges"][0]["upheld"], false, "{r}");
+    assert_eq!(job_status(&node, &honest_text)["status"], "receipted");
+    wait_status(&node, &honest_text, "settled");
+    // After settlement the window is closed.
+    let out = node.cli(&[
+        "job",
+        "challenge",
+        &honest_text,
+        "--checkpoints",
+        honest_file.to_str().unwrap(),
+        "--segment",
+        "1",
+        "--claim-hash",
+        &wrong,
+        "--from-dev",
+        "5",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("challenge_window_closed"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    node.stop();
+}

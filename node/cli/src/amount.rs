@@ -46,9 +46,24 @@ pub(crate) fn format_aic(units: u128) -> String {
     format!("{whole}.{}", frac.trim_end_matches('0'))
 }
 
+/// Formats an amount as the node sends it (decimal base units) as AIC;
+/// text that is not a number is shown as it is.
+pub(crate) fn format_aic_text(units: &str) -> String {
+    units
+        .parse::<u128>()
+        .map(format_aic)
+        .unwrap_or_else(|_| units.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn node_amounts_format_as_aic_and_other_text_stays() {
+        assert_eq!(format_aic_text("12500000000"), "12.5");
+        assert_eq!(format_aic_text("not a number"), "not a number");
+    }
 
     #[test]
     fn parse_and_format() {

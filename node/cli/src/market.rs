@@ -10,7 +10,7 @@
 //! `--governance-key FILE` as well; `--governance-key dev` is the dev
 //! chain's public governance key.
 
-use crate::amount::{format_aic, parse_aic};
+use crate::amount::{format_aic_text, parse_aic};
 use crate::tx::{WaitArgs, send};
 use crate::{CliError, ClientArgs, keys, output};
 use aether_client::{BlockingClient, TxBuilder};
@@ -702,7 +702,7 @@ fn print_provider(json: bool, p: &ProviderDto) {
         println!(
             "offer       {} · price {} AIC · capacity {} ({} active) · wasm {}",
             p.tees.join(","),
-            amount(&p.price),
+            format_aic_text(&p.price),
             p.capacity,
             p.active_jobs,
             p.wasm
@@ -712,10 +712,10 @@ fn print_provider(json: bool, p: &ProviderDto) {
         }
         println!(
             "bond        {} AIC (locked {}, free {}, slashed {})",
-            amount(&p.bond),
-            amount(&p.locked),
-            amount(&p.free),
-            amount(&p.slashed)
+            format_aic_text(&p.bond),
+            format_aic_text(&p.locked),
+            format_aic_text(&p.free),
+            format_aic_text(&p.slashed)
         );
         for u in &p.unbonding {
             println!("unbonding   {u:?}");
@@ -725,12 +725,6 @@ fn print_provider(json: bool, p: &ProviderDto) {
             p.reputation, p.jobs_settled, p.jobs_failed
         );
     });
-}
-
-fn amount(text: &str) -> String {
-    text.parse::<u128>()
-        .map(format_aic)
-        .unwrap_or_else(|_| text.to_string())
 }
 
 pub(crate) fn provider(cmd: ProviderCommand, args: &ClientArgs) -> Result<(), CliError> {
@@ -879,13 +873,13 @@ fn print_job(json: bool, j: &JobDto) {
         println!("status      {}", j.status);
         println!("client      {}", j.client);
         match &j.provider {
-            Some(p) => println!("provider    {p} (price {} AIC)", amount(&j.price)),
+            Some(p) => println!("provider    {p} (price {} AIC)", format_aic_text(&j.price)),
             None => println!("provider    none"),
         }
         println!(
             "escrow      {} AIC of max fee {} AIC",
-            amount(&j.escrow),
-            amount(&j.max_fee)
+            format_aic_text(&j.escrow),
+            format_aic_text(&j.max_fee)
         );
         println!("posted at   {} · deadline {}", j.posted_at, j.deadline);
         if let Some(r) = j.receipt_at {
@@ -1160,10 +1154,10 @@ pub(crate) fn query_providers(args: &ClientArgs) -> Result<(), CliError> {
                 "{} {} · price {} AIC · {}/{} jobs · free bond {} AIC · reputation {}",
                 p.id,
                 p.tees.join(","),
-                amount(&p.price),
+                format_aic_text(&p.price),
                 p.active_jobs,
                 p.capacity,
-                amount(&p.free),
+                format_aic_text(&p.free),
                 p.reputation
             );
         }

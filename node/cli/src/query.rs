@@ -1,6 +1,6 @@
 //! `aether query`: read the chain; `proof` also verifies what it reads.
 
-use crate::amount::format_aic;
+use crate::amount::{format_aic, format_aic_text};
 use crate::{CliError, ClientArgs, output};
 use aether_rpc_types::dto::*;
 use aether_rpc_types::params::{
@@ -87,12 +87,6 @@ fn refused(e: ParamError) -> CliError {
     CliError::Failed(e.to_string())
 }
 
-fn aic(s: &str) -> String {
-    s.parse::<u128>()
-        .map(format_aic)
-        .unwrap_or_else(|_| s.to_string())
-}
-
 pub(crate) fn run(cmd: Command, args: &ClientArgs) -> Result<(), CliError> {
     let client = args.connect()?;
     match cmd {
@@ -130,7 +124,7 @@ pub(crate) fn run(cmd: Command, args: &ClientArgs) -> Result<(), CliError> {
             output::print(args.json, &b, || {
                 println!(
                     "{} AIC in {} outputs at height {}",
-                    aic(&b.coin),
+                    format_aic_text(&b.coin),
                     b.utxo_count,
                     b.height
                 );
@@ -147,7 +141,7 @@ pub(crate) fn run(cmd: Command, args: &ClientArgs) -> Result<(), CliError> {
                         "{}#{}  {} AIC",
                         x.out_point.tx_id,
                         x.out_point.index,
-                        aic(&x.output.coin)
+                        format_aic_text(&x.output.coin)
                     );
                 }
                 println!(
@@ -201,12 +195,16 @@ pub(crate) fn run(cmd: Command, args: &ClientArgs) -> Result<(), CliError> {
             output::print(args.json, &r, || {
                 if let Some(t) = &r.transaction {
                     println!("tx {}  {:?}", t.id, t.status);
-                    println!("  fee     {} AIC", aic(&t.fee));
+                    println!("  fee     {} AIC", format_aic_text(&t.fee));
                     for i in &t.inputs {
                         println!("  in      {}#{}", i.tx_id, i.index);
                     }
                     for o in &t.outputs {
-                        println!("  out     {} AIC to {}", aic(&o.coin), o.address);
+                        println!(
+                            "  out     {} AIC to {}",
+                            format_aic_text(&o.coin),
+                            o.address
+                        );
                     }
                 }
                 if let Some(rc) = &r.receipt {
@@ -215,7 +213,7 @@ pub(crate) fn run(cmd: Command, args: &ClientArgs) -> Result<(), CliError> {
                         rc.status,
                         rc.location.block_height,
                         rc.location.index,
-                        aic(&rc.fee_charged),
+                        format_aic_text(&rc.fee_charged),
                         rc.fuel_used
                     );
                 }

@@ -1,6 +1,6 @@
 //! `aether tx`: build, sign and submit transactions.
 
-use crate::amount::{format_aic, parse_aic};
+use crate::amount::{format_aic, format_aic_text, parse_aic};
 use crate::{CliError, ClientArgs, keys, output};
 use aether_client::{BlockingClient, BuildError, ClientError, TxBuilder};
 use aether_rpc_types::dto::ReceiptDto;
@@ -217,10 +217,7 @@ pub(crate) fn send(
                 r.location.block_height,
                 r.location.index,
                 r.status,
-                r.fee_charged
-                    .parse::<u128>()
-                    .map(format_aic)
-                    .unwrap_or_else(|_| r.fee_charged.clone())
+                format_aic_text(&r.fee_charged)
             ),
             None => println!("{id}"),
         }

@@ -260,11 +260,11 @@ impl RpcClient {
         tee: Option<&str>,
         include_revoked: bool,
     ) -> Result<Vec<aether_rpc_types::market::ImageDto>, ClientError> {
-        let filter = serde_json::json!({
-            "role": role,
-            "tee": tee,
-            "includeRevoked": include_revoked,
-        });
+        let filter = aether_rpc_types::market::MeasurementFilter {
+            role: role.map(String::from),
+            tee: tee.map(String::from),
+            include_revoked,
+        };
         self.request(m::GET_MEASUREMENTS, rpc_params![filter]).await
     }
 

@@ -54,6 +54,22 @@ impl From<&JobData> for JobDataDto {
     }
 }
 
+/// Filter of `aether_getMeasurements` (every field optional).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MeasurementFilter {
+    /// `validator` or `worker`.
+    #[serde(default)]
+    pub role: Option<String>,
+    /// `snp` or `tdx`.
+    #[serde(default)]
+    pub tee: Option<String>,
+    /// Include revoked images (default false).
+    #[serde(default)]
+    pub include_revoked: bool,
+}
+
 /// What a job computes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

@@ -62,13 +62,14 @@ pub mod params {
     pub use aether_rpc_types::params::*;
 }
 
+pub use aether_rpc_types::market::MeasurementFilter;
 pub use aether_rpc_types::methods;
 pub use backend::{
     AddressBalance, AddressUtxos, BackendError, ChainReader, ChainStatus, HeadBroadcast,
     PoolStatus, RpcBackend, StateProof, TxLocation, TxSubmitter,
 };
 pub use error::{RpcError, codes};
-pub use market::{MarketReader, MeasurementFilter};
+pub use market::MarketReader;
 pub use server::{DEFAULT_RPC_ADDR, RpcConfig, RpcServer, RpcServerHandle, rpc_module};
 
 /// The node software version reported by `aether_status`.

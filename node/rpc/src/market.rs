@@ -13,7 +13,6 @@ use aether_types::{
 use jsonrpsee::PendingSubscriptionSink;
 use jsonrpsee::core::{RpcResult, SubscriptionResult, async_trait};
 use jsonrpsee::proc_macros::rpc;
-use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::error::RecvError;
 
 pub use aether_rpc_types::methods::JOB_EVENTS_NOTIFICATION;
@@ -33,21 +32,6 @@ pub trait MarketReader: Send + Sync + 'static {
     ) -> Result<Vec<(ObjectKey, Object)>, BackendError>;
     /// The boundary receipt of block `height`.
     fn boundary_receipt(&self, height: u64) -> Result<Option<BoundaryReceipt>, BackendError>;
-}
-
-/// Filter of `aether_getMeasurements`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct MeasurementFilter {
-    /// `validator` or `worker`.
-    #[serde(default)]
-    pub role: Option<String>,
-    /// `snp` or `tdx`.
-    #[serde(default)]
-    pub tee: Option<String>,
-    /// Include revoked images (default false).
-    #[serde(default)]
-    pub include_revoked: bool,
 }
 
 /// The market interface (see `docs/rpc.md`).

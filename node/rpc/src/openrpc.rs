@@ -328,7 +328,7 @@ const METHODS: &[Method] = &[
             name: "filter",
             description: "{\"role\": \"validator\"|\"worker\", \"tee\": \"snp\"|\"tdx\", \"includeRevoked\": bool}, all optional",
             required: false,
-            schema: schema::<crate::market::MeasurementFilter>,
+            schema: schema::<aether_rpc_types::market::MeasurementFilter>,
         }],
         result_name: "images",
         result: schema::<Vec<ImageDto>>,

@@ -106,7 +106,7 @@ async fn providers_jobs_and_job_events_are_served() {
     assert_eq!(p["activeJobs"], 0);
 
     // The registration's event reached the unfiltered subscription.
-    let first = next(&mut all).await;
+    let first = next_item(&mut all).await;
     assert_eq!(first["height"], block.header.height);
     let ev = &first["events"][0];
     assert_eq!(ev["txId"], register.id().to_string());
@@ -160,7 +160,7 @@ async fn providers_jobs_and_job_events_are_served() {
     assert_eq!(p["activeJobs"], 1);
 
     for sub in [&mut all, &mut this_job] {
-        let got = next(sub).await;
+        let got = next_item(sub).await;
         assert_eq!(got["height"], block.header.height);
         let events = got["events"].as_array().unwrap();
         assert!(
@@ -221,12 +221,4 @@ async fn providers_jobs_and_job_events_are_served() {
         .await
         .unwrap();
     assert_eq!(models, serde_json::json!([]));
-}
-
-async fn next(sub: &mut Subscription<Value>) -> Value {
-    tokio::time::timeout(Duration::from_secs(10), sub.next())
-        .await
-        .expect("events within 10 s")
-        .expect("subscription open")
-        .expect("valid notification")
 }

@@ -9,15 +9,6 @@ use common::*;
 use jsonrpsee::core::client::{Error as ClientError, Subscription, SubscriptionClientT};
 use jsonrpsee::rpc_params;
 use serde_json::Value;
-use std::time::Duration;
-
-async fn next(sub: &mut Subscription<Value>) -> Value {
-    tokio::time::timeout(Duration::from_secs(10), sub.next())
-        .await
-        .expect("a head within 10 s")
-        .expect("subscription open")
-        .expect("valid notification")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn new_and_finalized_heads_stream() {
@@ -41,7 +32,7 @@ async fn new_and_finalized_heads_stream() {
         .unwrap();
     let blocks: Vec<_> = (0..4).map(|_| node.chain.produce_block()).collect();
     for block in &blocks {
-        let head = next(&mut heads).await;
+        let head = next_item(&mut heads).await;
         assert_eq!(head["height"], block.header.height);
         assert_eq!(head["hash"], block.hash().to_string());
         assert_eq!(head["stateRoot"], block.header.state_root.to_string());
@@ -49,14 +40,14 @@ async fn new_and_finalized_heads_stream() {
     }
     // Blocks 1 and 2 became final when blocks 3 and 4 were produced.
     for block in &blocks[..2] {
-        let head = next(&mut finals).await;
+        let head = next_item(&mut finals).await;
         assert_eq!(head["height"], block.header.height);
         assert_eq!(head["hash"], block.hash().to_string());
     }
     heads.unsubscribe().await.unwrap();
     // The other subscription still runs.
     let block = node.chain.produce_block();
-    let head = next(&mut finals).await;
+    let head = next_item(&mut finals).await;
     assert_eq!(head["height"], block.header.height - 2);
 }
 
@@ -102,7 +93,7 @@ async fn subscription_limit_per_connection() {
         .await
         .unwrap();
     let block = node.chain.produce_block();
-    assert_eq!(next(&mut c).await["hash"], block.hash().to_string());
+    assert_eq!(next_item(&mut c).await["hash"], block.hash().to_string());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

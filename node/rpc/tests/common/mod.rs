@@ -181,3 +181,12 @@ pub fn tx_hex(tx: &aether_types::Transaction) -> String {
     use aether_types::Canonical;
     hex::encode(tx.encode())
 }
+
+/// The next item of a subscription, within 10 s.
+pub async fn next_item(sub: &mut jsonrpsee::core::client::Subscription<Value>) -> Value {
+    tokio::time::timeout(std::time::Duration::from_secs(10), sub.next())
+        .await
+        .expect("a notification within 10 s")
+        .expect("subscription open")
+        .expect("valid notification")
+}

@@ -4,30 +4,8 @@
 use aether_infer::wasm::{GlobalValue, STEP_DONE, WasmError, WasmState};
 use aether_infer::{Trace, WasmJob, WasmLimits, checkpoint_hash, verify_trace_proof};
 
-/// FNV-style fold of the input, 16 bytes per step; progress in exported
-/// mutable globals; output the 8-byte accumulator.
-const FOLD: &str = r#"(module
-  (memory (export "memory") 1)
-  (global (export "io") i32 (i32.const 1024))
-  (global $pos (export "pos") (mut i32) (i32.const 0))
-  (global $acc (export "acc") (mut i64) (i64.const 14695981039346656037))
-  (func (export "step") (result i32)
-    (local $len i32) (local $end i32)
-    (local.set $len (i32.load (i32.const 1024)))
-    (local.set $end (i32.add (global.get $pos) (i32.const 16)))
-    (if (i32.gt_u (local.get $end) (local.get $len)) (then (local.set $end (local.get $len))))
-    (block $done (loop $l
-      (br_if $done (i32.ge_u (global.get $pos) (local.get $end)))
-      (global.set $acc (i64.mul
-        (i64.xor (global.get $acc) (i64.load8_u offset=1028 (global.get $pos)))
-        (i64.const 1099511628211)))
-      (global.set $pos (i32.add (global.get $pos) (i32.const 1)))
-      (br $l)))
-    (if (result i32) (i32.ge_u (global.get $pos) (local.get $len))
-      (then (i32.store (i32.const 1024) (i32.const 8))
-            (i64.store (i32.const 1028) (global.get $acc))
-            (i32.const 1))
-      (else (i32.const 0)))))"#;
+/// FNV-style fold of the input, 16 bytes per step.
+const FOLD: &str = aether_testkit::WASM_FOLD_JOB;
 
 /// Keeps its state in memory (a counter at 0) and grows memory by a page
 /// on step 2; a non-exported mutable global restarts at 0 every step.

@@ -141,6 +141,78 @@ fn refused_check(node: &NodeProcess, tx: &Transaction) -> String {
     e["data"]["check"].as_str().unwrap_or_default().to_string()
 }
 
+/// The 32 bytes of a hex id the CLI printed.
+fn id32(text: &str) -> [u8; 32] {
+    hex::decode(text).unwrap().try_into().unwrap()
+}
+
+/// Registers the worker image of `manifest` with the dev governance key.
+fn register_worker_image(node: &NodeProcess, manifest: &Path) -> Value {
+    node.cli_json(&[
+        "measurement",
+        "register",
+        "--manifest",
+        manifest.to_str().unwrap(),
+        "--governance-key",
+        "dev",
+        "--from-dev",
+        "0",
+    ])
+}
+
+/// Registers dev account 1 as a provider serving WASM on SNP at 1 AIC a
+/// job with a 200 AIC bond, `worker` as its worker key.
+fn register_provider(node: &NodeProcess, worker: &Keypair, capacity: &str) -> (String, ProviderId) {
+    let p = node.cli_json(&[
+        "provider",
+        "register",
+        "--from-dev",
+        "1",
+        "--worker-key",
+        &hex::encode(worker.public_key().0),
+        "--bond",
+        "200",
+        "--price",
+        "1",
+        "--capacity",
+        capacity,
+        "--tee",
+        "snp",
+    ]);
+    let text = p["provider"].as_str().unwrap().to_string();
+    let id = ProviderId(id32(&text));
+    (text, id)
+}
+
+/// Dev account 3 posts a WASM job (3 AIC max fee, SNP).
+fn post_wasm(
+    node: &NodeProcess,
+    module: &Path,
+    input: &Path,
+    deadline_in: &str,
+) -> (JobId, String) {
+    let text = node.cli_json(&[
+        "job",
+        "post",
+        "--wasm",
+        module.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--max-fee",
+        "3",
+        "--deadline-in",
+        deadline_in,
+        "--tee",
+        "snp",
+        "--from-dev",
+        "3",
+    ])["job"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (JobId(id32(&text)), text)
+}
+
 #[test]
 fn a_job_is_registered_posted_receipted_settled_and_bad_receipts_are_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -170,16 +242,7 @@ fn a_job_is_registered_posted_receipted_settled_and_bad_receipts_are_refused() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("governance"), "{stderr}");
-    let reg = node.cli_json(&[
-        "measurement",
-        "register",
-        "--manifest",
-        m,
-        "--governance-key",
-        "dev",
-        "--from-dev",
-        "0",
-    ]);
+    let reg = register_worker_image(&node, &manifest);
     assert_eq!(reg["receipt"]["status"], "success", "{reg}");
     let image = reg["image"].as_str().unwrap().to_string();
     let listed = node.cli_json(&["query", "measurements", "--role", "worker"]);
@@ -190,24 +253,7 @@ fn a_job_is_registered_posted_receipted_settled_and_bad_receipts_are_refused() {
     assert_eq!(validators, json!([]));
 
     // A provider serving WASM on SNP with the worker's key.
-    let p = node.cli_json(&[
-        "provider",
-        "register",
-        "--from-dev",
-        "1",
-        "--worker-key",
-        &hex::encode(worker.public_key().0),
-        "--bond",
-        "200",
-        "--price",
-        "1",
-        "--capacity",
-        "2",
-        "--tee",
-        "snp",
-    ]);
-    let provider_text = p["provider"].as_str().unwrap().to_string();
-    let provider = ProviderId(hex::decode(&provider_text).unwrap().try_into().unwrap());
+    let (provider_text, provider) = register_provider(&node, &worker, "2");
     let status = node.cli_json(&["provider", "status", &provider_text]);
     assert_eq!(status["bond"], (200 * AIC).to_string());
     assert_eq!(
@@ -223,29 +269,8 @@ fn a_job_is_registered_posted_receipted_settled_and_bad_receipts_are_refused() {
     std::fs::write(&module, b"\0asm\x01\0\0\0").unwrap();
     let input = dir.path().join("input.bin");
     std::fs::write(&input, b"the job's input").unwrap();
-    let post = |deadline_in: &str| {
-        node.cli_json(&[
-            "job",
-            "post",
-            "--wasm",
-            module.to_str().unwrap(),
-            "--input",
-            input.to_str().unwrap(),
-            "--max-fee",
-            "3",
-            "--deadline-in",
-            deadline_in,
-            "--tee",
-            "snp",
-            "--from-dev",
-            "3",
-        ])["job"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
-    let job_text = post("200");
-    let job = JobId(hex::decode(&job_text).unwrap().try_into().unwrap());
+    let post = |deadline_in: &str| post_wasm(&node, &module, &input, deadline_in).1;
+    let (job, job_text) = post_wasm(&node, &module, &input, "200");
     let j = job_status(&node, &job_text);
     assert_eq!(j["status"], "assigned");
     assert_eq!(j["provider"], provider_text);
@@ -378,34 +403,8 @@ fn challenges_are_decided_by_re_executing_one_segment_on_the_node() {
     let watcher = dev_account_key(5);
     let manifest = dir.path().join("manifest.json");
     write_manifest(&manifest);
-    node.cli_json(&[
-        "measurement",
-        "register",
-        "--manifest",
-        manifest.to_str().unwrap(),
-        "--governance-key",
-        "dev",
-        "--from-dev",
-        "0",
-    ]);
-    let p = node.cli_json(&[
-        "provider",
-        "register",
-        "--from-dev",
-        "1",
-        "--worker-key",
-        &hex::encode(worker.public_key().0),
-        "--bond",
-        "200",
-        "--price",
-        "1",
-        "--capacity",
-        "4",
-        "--tee",
-        "snp",
-    ]);
-    let provider_text = p["provider"].as_str().unwrap().to_string();
-    let provider = ProviderId(hex::decode(&provider_text).unwrap().try_into().unwrap());
+    register_worker_image(&node, &manifest);
+    let (provider_text, provider) = register_provider(&node, &worker, "4");
 
     let module = wat::parse_str(FOLD).unwrap();
     let module_file = dir.path().join("fold.wasm");
@@ -419,28 +418,7 @@ fn challenges_are_decided_by_re_executing_one_segment_on_the_node() {
         .unwrap()
         .checkpoints;
     assert_eq!(honest.len(), 5, "input state, three steps, the output");
-    let post = || {
-        let j = node.cli_json(&[
-            "job",
-            "post",
-            "--wasm",
-            module_file.to_str().unwrap(),
-            "--input",
-            input_file.to_str().unwrap(),
-            "--max-fee",
-            "3",
-            "--deadline-in",
-            "200",
-            "--tee",
-            "snp",
-            "--from-dev",
-            "3",
-        ])["job"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        (JobId(hex::decode(&j).unwrap().try_into().unwrap()), j)
-    };
+    let post = || post_wasm(&node, &module_file, &input_file, "200");
     let submit_receipt = |job: JobId, data: &[Vec<u8>]| {
         let b = body(&node, job, provider, &worker, data);
         let tx = action_tx(

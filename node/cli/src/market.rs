@@ -326,6 +326,20 @@ fn id32(what: &'static str, text: &str) -> Result<[u8; 32], CliError> {
     parse_hash32(what, text).map_err(|e| CliError::Usage(e.to_string()))
 }
 
+/// Job `id`, or a failed request naming it.
+fn fetch_job(client: &BlockingClient, id: &JobId) -> Result<JobDto, CliError> {
+    client
+        .job(id)?
+        .ok_or_else(|| CliError::Failed(format!("no job {id}")))
+}
+
+/// Provider `id`, or a failed request naming it.
+fn fetch_provider(client: &BlockingClient, id: &ProviderId) -> Result<ProviderDto, CliError> {
+    client
+        .provider(id)?
+        .ok_or_else(|| CliError::Failed(format!("no provider {id}")))
+}
+
 fn tees(list: &[String]) -> Result<BTreeSet<TeeKind>, CliError> {
     list.iter()
         .map(|t| t.trim().parse::<TeeKind>().map_err(CliError::Usage))
@@ -789,9 +803,7 @@ pub(crate) fn provider(cmd: ProviderCommand, args: &ClientArgs) -> Result<(), Cl
                 || offer.wasm.is_some()
                 || offer.payout.is_some();
             let new_offer = if changes {
-                let current = client
-                    .provider(&id)?
-                    .ok_or_else(|| CliError::Failed(format!("no provider {id}")))?;
+                let current = fetch_provider(&client, &id)?;
                 Some(apply_offer(offer_of(&current)?, &offer)?)
             } else {
                 None
@@ -821,10 +833,7 @@ pub(crate) fn provider(cmd: ProviderCommand, args: &ClientArgs) -> Result<(), Cl
         }
         ProviderCommand::Status { provider } => {
             let id = ProviderId(id32("provider id", &provider)?);
-            let p = args
-                .connect()?
-                .provider(&id)?
-                .ok_or_else(|| CliError::Failed(format!("no provider {id}")))?;
+            let p = fetch_provider(&args.connect()?, &id)?;
             print_provider(args.json, &p);
             Ok(())
         }
@@ -978,19 +987,14 @@ pub(crate) fn job(cmd: JobCommand, args: &ClientArgs) -> Result<(), CliError> {
         }
         JobCommand::Status { job } => {
             let id = JobId(id32("job id", &job)?);
-            let j = args
-                .connect()?
-                .job(&id)?
-                .ok_or_else(|| CliError::Failed(format!("no job {id}")))?;
+            let j = fetch_job(&args.connect()?, &id)?;
             print_job(args.json, &j);
             Ok(())
         }
         JobCommand::Result { job, out } => {
             let id = JobId(id32("job id", &job)?);
             let client = args.connect()?;
-            let j = client
-                .job(&id)?
-                .ok_or_else(|| CliError::Failed(format!("no job {id}")))?;
+            let j = fetch_job(&client, &id)?;
             let r = client.compute_receipt(&id)?.ok_or_else(|| {
                 CliError::Failed(format!("job {id} has no receipt yet (status {})", j.status))
             })?;
@@ -1044,9 +1048,7 @@ pub(crate) fn job(cmd: JobCommand, args: &ClientArgs) -> Result<(), CliError> {
             let key = payer.required()?;
             let id = JobId(id32("job id", &job)?);
             let client = args.connect()?;
-            let j = client
-                .job(&id)?
-                .ok_or_else(|| CliError::Failed(format!("no job {id}")))?;
+            let j = fetch_job(&client, &id)?;
             let r = client.compute_receipt(&id)?.ok_or_else(|| {
                 CliError::Failed(format!(
                     "job {id} has no receipt to challenge (status {})",

@@ -61,6 +61,23 @@
 //! (one transaction), [`executor`] (blocks, parallel scheduling),
 //! [`market`] (the AI compute market), [`staking`] (validators,
 //! delegation, epochs, slashing, rewards).
+//!
+//! # Dependencies that point up the crate map
+//! The design's crate map (ARCHITECTURE.md) puts the ledger above the
+//! consensus and inference crates. Two of its rules must give exactly the
+//! answer those crates give, so the ledger calls them instead of keeping
+//! a second copy that could drift:
+//! - `aether-consensus` (pure: no I/O, no clock, no randomness): an
+//!   equivocation report is checked by the consensus crate's own
+//!   `verify_evidence` against its `ValidatorSet` (the signing messages and
+//!   BLS checks that made the votes), and the next epoch's seed is its
+//!   `next_epoch_seed`;
+//! - `aether-infer` without its model and WASM features: checkpoint
+//!   hashes, trace roots and trace proofs as the worker's runtime defines
+//!   them (re-execution itself goes through the node's
+//!   [`market::SegmentExecutor`]).
+//!
+//! Neither depends on the ledger, so there is no cycle.
 
 mod error;
 pub mod executor;

@@ -245,8 +245,8 @@ pub(crate) enum JobCommand {
         /// A registered model id (model job).
         #[arg(long, requires = "tokens")]
         model: Option<String>,
-        /// The model job's token ids: a file of whitespace- or
-        /// comma-separated integers, or raw u32 little-endian bytes.
+        /// The model job's token ids: a JSON array of integers, as
+        /// `aether-worker infer --tokens` reads it.
         #[arg(long)]
         tokens: Option<PathBuf>,
         /// Most the job may cost, in AIC (escrowed).
@@ -840,31 +840,13 @@ pub(crate) fn provider(cmd: ProviderCommand, args: &ClientArgs) -> Result<(), Cl
     }
 }
 
-/// Token ids from a file: whitespace/comma-separated integers, or raw
+/// A model job's input: the token ids of a token file (the format of
+/// `aether-worker infer --tokens`: `aether_infer::parse_token_file`), as
 /// u32 little-endian bytes.
 fn token_bytes(bytes: &[u8]) -> Result<Vec<u8>, CliError> {
-    if let Ok(text) = std::str::from_utf8(bytes) {
-        let words: Vec<&str> = text
-            .split(|c: char| c.is_whitespace() || c == ',')
-            .filter(|w| !w.is_empty())
-            .collect();
-        if !words.is_empty() && words.iter().all(|w| w.bytes().all(|b| b.is_ascii_digit())) {
-            let mut out = Vec::with_capacity(words.len() * 4);
-            for w in words {
-                let t: u32 = w
-                    .parse()
-                    .map_err(|_| CliError::Usage(format!("token id {w} is not a u32")))?;
-                out.extend_from_slice(&t.to_le_bytes());
-            }
-            return Ok(out);
-        }
-    }
-    if bytes.is_empty() || !bytes.len().is_multiple_of(4) {
-        return Err(CliError::Usage(
-            "--tokens: neither integers nor u32 little-endian bytes".into(),
-        ));
-    }
-    Ok(bytes.to_vec())
+    let tokens = aether_infer::parse_token_file(bytes)
+        .map_err(|e| CliError::Usage(format!("--tokens: {e}")))?;
+    Ok(tokens.iter().flat_map(|t| t.to_le_bytes()).collect())
 }
 
 fn inline(what: &str, bytes: Vec<u8>) -> Result<JobData, CliError> {

@@ -264,6 +264,33 @@ fn a_job_is_registered_posted_receipted_settled_and_bad_receipts_are_refused() {
         1
     );
 
+    // A model job's token file is the format `aether-worker infer` reads;
+    // anything else is a usage error before any transaction, and a model
+    // the chain does not know is refused with its check.
+    let tokens = dir.path().join("tokens.json");
+    std::fs::write(&tokens, "101 102").unwrap();
+    let unknown_model = "00".repeat(32);
+    let model_job = |code: i32, needle: &str| {
+        let out = node.cli(&[
+            "job",
+            "post",
+            "--model",
+            &unknown_model,
+            "--tokens",
+            tokens.to_str().unwrap(),
+            "--max-fee",
+            "3",
+            "--from-dev",
+            "3",
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(code), "{stderr}");
+        assert!(stderr.contains(needle), "{stderr}");
+    };
+    model_job(2, "--tokens");
+    std::fs::write(&tokens, "[101, 7592, 102]").unwrap();
+    model_job(1, "unknown_model");
+
     // A WASM job, posted by the client.
     let module = dir.path().join("job.wasm");
     std::fs::write(&module, b"\0asm\x01\0\0\0").unwrap();

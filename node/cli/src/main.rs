@@ -15,7 +15,7 @@
 //! Exit status: 0 success, 1 the request failed (node refused, not found,
 //! unreachable), 2 bad usage or input.
 
-mod amount;
+use aether_client::amount;
 mod keys;
 mod market;
 mod node_cmd;

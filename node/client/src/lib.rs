@@ -4,6 +4,7 @@
 //! | module | holds | feature |
 //! |---|---|---|
 //! | [`builder`] | [`TxBuilder`]: balanced transactions with the exact minimum fee, coin selection (largest AIC-only outputs first), ed25519 signing; [`sign_with_exact_fee`] for hand-made bodies | always |
+//! | [`amount`] | AIC amounts: decimal text to base units and back | always |
 //! | [`rpc`] | [`RpcClient`]: the typed async JSON-RPC client (HTTP and WebSocket), head subscriptions, [`RpcClient::wait_for_receipt`] | `rpc` (default) |
 //! | [`blocking`] | [`BlockingClient`]: the same calls for programs without an async runtime | `rpc` |
 //! | `error` | [`ClientError`]: transport, refusal (code, message, data), timeout, decoding, build | `rpc` |
@@ -38,6 +39,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod amount;
 #[cfg(feature = "rpc")]
 pub mod blocking;
 pub mod builder;

@@ -6,6 +6,7 @@
 //! | [`ed25519`] | account keys, signatures, batch verification | `ed25519-dalek` 2 (`batch`) |
 //! | [`derive`](mod@derive) | deterministic dev-account keys from a seed | BLAKE3 `derive_key` |
 //! | [`hash`] | BLAKE3 / SHA-256 helpers and the protocol's tagged hash | `blake3`, `sha2` |
+//! | [`keyfile`] | account key files (hex or `aether keys` JSON) | `serde_json` |
 //! | [`bls`] | validator keys (BLS12-381 min_pk), proofs of possession, aggregation, the VRF | `blst` 0.3 (never `portable`) |
 //!
 //! KZG commitments for AI outputs come later as the module `kzg`, with the same shape as [`ed25519`]: a secret-key type that
@@ -23,6 +24,7 @@ pub mod bls;
 pub mod derive;
 pub mod ed25519;
 pub mod hash;
+pub mod keyfile;
 pub mod kzg;
 
 /// Every way a cryptographic check can fail.

@@ -381,38 +381,9 @@ fn parse_toml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
     toml::from_str(text).map_err(|e| e.to_string())
 }
 
-/// Reads a key file: the secret key as 64 hex digits (whitespace and a
-/// trailing newline allowed), or the JSON written by `aether keys new`
-/// (`{"secret_key": "<hex>", ...}`).
+/// Reads a key file (see [`aether_crypto::keyfile`]).
 pub fn read_key_file(path: &Path) -> Result<Keypair, NodeError> {
-    let text = std::fs::read_to_string(path).map_err(|e| NodeError::Config {
-        reason: format!("cannot read key file {}: {e}", path.display()),
-    })?;
-    parse_secret_key(&text).map_err(|reason| NodeError::Config {
-        reason: format!("key file {}: {reason}", path.display()),
-    })
-}
-
-/// Parses a secret key in either key-file form (see [`read_key_file`]).
-pub fn parse_secret_key(text: &str) -> Result<Keypair, String> {
-    let trimmed = text.trim();
-    let hex_text = if trimmed.starts_with('{') {
-        #[derive(Deserialize)]
-        struct KeyJson {
-            secret_key: String,
-        }
-        let parsed: KeyJson =
-            serde_json::from_str(trimmed).map_err(|e| format!("not a key file: {e}"))?;
-        parsed.secret_key
-    } else {
-        trimmed.to_string()
-    };
-    let hex_text = hex_text.strip_prefix("0x").unwrap_or(&hex_text);
-    let bytes = hex::decode(hex_text).map_err(|e| format!("secret key is not hex: {e}"))?;
-    let secret: [u8; 32] = bytes
-        .try_into()
-        .map_err(|b: Vec<u8>| format!("secret key has {} bytes, expected 32", b.len()))?;
-    Ok(Keypair::from_secret_bytes(&secret))
+    aether_crypto::keyfile::read_key_file(path).map_err(|reason| NodeError::Config { reason })
 }
 
 #[cfg(test)]
@@ -504,25 +475,5 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("does not match"), "{e}");
-    }
-
-    #[test]
-    fn key_files_in_both_forms() {
-        let k = Keypair::from_secret_bytes(&[3; 32]);
-        let hex_form = parse_secret_key(&format!("0x{}\n", "03".repeat(32))).unwrap();
-        let json_form = parse_secret_key(&format!(
-            "{{\"secret_key\": \"{}\", \"address\": \"x\"}}",
-            "03".repeat(32)
-        ))
-        .unwrap();
-        assert_eq!(hex_form.public_key(), k.public_key());
-        assert_eq!(json_form.public_key(), k.public_key());
-        assert!(parse_secret_key("abcd").unwrap_err().contains("2 bytes"));
-        assert!(
-            parse_secret_key("{\"nope\": 1}")
-                .unwrap_err()
-                .contains("not a key file")
-        );
-        assert!(parse_secret_key("zz").unwrap_err().contains("not hex"));
     }
 }

@@ -1,12 +1,13 @@
-//! AIC amounts: decimal AIC text (`12.5`) to base units and back.
+//! AIC amounts: decimal AIC text (`12.5`) to base units and back (the
+//! CLI's and the worker's `--amount`, `--deposit`, `--bond` flags).
 
 use aether_types::BASE_UNITS_PER_AIC;
 
 /// Decimal places of one AIC.
-const DECIMALS: usize = 9;
+pub const DECIMALS: usize = 9;
 
 /// Parses decimal AIC (`"1"`, `"0.000000001"`, `"12.5"`) into base units.
-pub(crate) fn parse_aic(text: &str) -> Result<u128, String> {
+pub fn parse_aic(text: &str) -> Result<u128, String> {
     let bad = || format!("{text:?} is not an AIC amount (decimal, at most {DECIMALS} places)");
     let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
     if whole.is_empty() && frac.is_empty() {
@@ -36,7 +37,7 @@ pub(crate) fn parse_aic(text: &str) -> Result<u128, String> {
 }
 
 /// Formats base units as decimal AIC without trailing zeros.
-pub(crate) fn format_aic(units: u128) -> String {
+pub fn format_aic(units: u128) -> String {
     let whole = units / BASE_UNITS_PER_AIC;
     let frac = units % BASE_UNITS_PER_AIC;
     if frac == 0 {
@@ -48,7 +49,7 @@ pub(crate) fn format_aic(units: u128) -> String {
 
 /// Formats an amount as the node sends it (decimal base units) as AIC;
 /// text that is not a number is shown as it is.
-pub(crate) fn format_aic_text(units: &str) -> String {
+pub fn format_aic_text(units: &str) -> String {
     units
         .parse::<u128>()
         .map(format_aic)

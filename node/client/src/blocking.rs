@@ -11,7 +11,7 @@ use aether_rpc_types::dto::{
     BalanceDto, BlockDto, ReceiptDto, StateProofDto, StatusDto, TransactionDto, UtxosDto,
 };
 use aether_rpc_types::params::BlockParam;
-use aether_types::{Address, BlockHash, OutPoint, Transaction, TxId, TxParams};
+use aether_types::{Address, BlockHash, JobId, OutPoint, Transaction, TxId, TxParams};
 use std::future::Future;
 use std::time::Duration;
 
@@ -152,6 +152,16 @@ impl BlockingClient {
     /// See [`RpcClient::models`].
     pub fn models(&self) -> Result<Vec<aether_rpc_types::market::ModelDto>, ClientError> {
         self.block_on(self.inner.models())
+    }
+
+    /// See [`RpcClient::job_events`].
+    pub fn job_events(
+        &self,
+        from: u64,
+        to: Option<u64>,
+        job: Option<&JobId>,
+    ) -> Result<aether_rpc_types::market::JobEventsPageDto, ClientError> {
+        self.block_on(self.inner.job_events(from, to, job))
     }
 
     /// See [`RpcClient::status`].

@@ -18,7 +18,7 @@ use aether_rpc_types::dto::{
 };
 use aether_rpc_types::methods as m;
 use aether_rpc_types::params::{BlockParam, OutPointParam, format_address, parse_tx_id};
-use aether_types::{Address, BlockHash, Canonical, OutPoint, Transaction, TxId, TxParams};
+use aether_types::{Address, BlockHash, Canonical, JobId, OutPoint, Transaction, TxId, TxParams};
 use jsonrpsee::core::client::{ClientT, Subscription, SubscriptionClientT};
 use jsonrpsee::core::params::ArrayParams;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
@@ -271,6 +271,22 @@ impl RpcClient {
     /// `aether_getModels`: registered models.
     pub async fn models(&self) -> Result<Vec<aether_rpc_types::market::ModelDto>, ClientError> {
         self.request(m::GET_MODELS, rpc_params![]).await
+    }
+
+    /// `aether_getJobEvents`: the market events of committed blocks
+    /// `from..=to` (one page: at most 256 blocks, never past the head;
+    /// continue from the page's `to_height + 1`), optionally of one job.
+    pub async fn job_events(
+        &self,
+        from: u64,
+        to: Option<u64>,
+        job: Option<&JobId>,
+    ) -> Result<aether_rpc_types::market::JobEventsPageDto, ClientError> {
+        self.request(
+            m::GET_JOB_EVENTS,
+            rpc_params![from, to, job.map(|j| j.to_string())],
+        )
+        .await
     }
 
     /// `aether_getReceipt`: `None` until included.

@@ -54,6 +54,62 @@ impl From<&JobData> for JobDataDto {
     }
 }
 
+impl TryFrom<&JobDataDto> for JobData {
+    type Error = String;
+
+    /// The data as the ledger holds it; inline bytes must hash to `hash`.
+    fn try_from(d: &JobDataDto) -> Result<Self, String> {
+        match (&d.inline, &d.location) {
+            (Some(h), _) => {
+                let bytes = hex::decode(h).map_err(|e| format!("inline data is not hex: {e}"))?;
+                let data = JobData::inline(bytes).map_err(|e| format!("inline data: {e}"))?;
+                if data.hash().to_string() != d.hash {
+                    return Err(format!(
+                        "inline data hashes to {}, not {}",
+                        data.hash(),
+                        d.hash
+                    ));
+                }
+                Ok(data)
+            }
+            (None, Some(location)) => Ok(JobData::External {
+                hash: aether_types::Digest::from_hex(&d.hash)
+                    .map_err(|e| format!("data hash: {e}"))?,
+                size: d.size,
+                location: location
+                    .as_str()
+                    .try_into()
+                    .map_err(|e| format!("location: {e}"))?,
+            }),
+            (None, None) => Err("job data with neither inline bytes nor a location".into()),
+        }
+    }
+}
+
+impl TryFrom<&JobKindDto> for JobKind {
+    type Error = String;
+
+    /// The job as the ledger holds it (what [`JobKind::input_hash`] and
+    /// re-execution take).
+    fn try_from(k: &JobKindDto) -> Result<Self, String> {
+        Ok(match k {
+            JobKindDto::Model { model, input } => JobKind::Model {
+                model: ModelId::from_hex(model).map_err(|e| format!("model id: {e}"))?,
+                input: JobData::try_from(input).map_err(|e| format!("input: {e}"))?,
+            },
+            JobKindDto::Wasm {
+                module,
+                input,
+                fuel,
+            } => JobKind::Wasm {
+                module: JobData::try_from(module).map_err(|e| format!("module: {e}"))?,
+                input: JobData::try_from(input).map_err(|e| format!("input: {e}"))?,
+                fuel: *fuel,
+            },
+        })
+    }
+}
+
 /// Filter of `aether_getMeasurements` (every field optional).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -560,6 +616,18 @@ pub struct ComputeReceiptDto {
     pub challenges: Vec<ChallengeDto>,
 }
 
+impl ComputeReceiptDto {
+    /// The output's bytes when inline (empty when external or malformed:
+    /// what an output claim compares against).
+    pub fn inline_output(&self) -> Vec<u8> {
+        self.output
+            .inline
+            .as_deref()
+            .and_then(|h| hex::decode(h).ok())
+            .unwrap_or_default()
+    }
+}
+
 impl From<&ComputeReceiptRecord> for ComputeReceiptDto {
     fn from(r: &ComputeReceiptRecord) -> Self {
         let b = &r.vcr.body;
@@ -979,6 +1047,39 @@ impl BlockEventsDto {
             events,
         }
     }
+
+    /// Only the events of `job` (its id as text).
+    pub fn only_job(&self, job: &str) -> Self {
+        BlockEventsDto {
+            height: self.height,
+            block_hash: self.block_hash.clone(),
+            events: self
+                .events
+                .iter()
+                .filter(|e| e.event.job() == Some(job))
+                .cloned()
+                .collect(),
+        }
+    }
+}
+
+/// Most blocks one `aether_getJobEvents` call scans.
+pub const MAX_EVENT_BLOCKS: u64 = 256;
+
+/// A page of `aether_getJobEvents`: the blocks `fromHeight..=toHeight`
+/// were scanned and `blocks` are those of them with (matching) events.
+/// Continue from `toHeight + 1`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct JobEventsPageDto {
+    /// First height scanned.
+    pub from_height: u64,
+    /// Last height scanned (below `fromHeight` when nothing was: the range
+    /// starts above the head).
+    pub to_height: u64,
+    /// The blocks with events, in height order.
+    pub blocks: Vec<BlockEventsDto>,
 }
 
 /// An event and where it happened.
@@ -997,6 +1098,54 @@ pub struct LocatedEventDto {
 mod tests {
     use super::*;
     use aether_types::{ImageRole, MeasurementEntry, RefundReason};
+
+    #[test]
+    fn job_kinds_round_trip_through_json_and_bad_data_is_refused() {
+        let kinds = [
+            JobKind::Model {
+                model: ModelId([7; 32]),
+                input: JobData::inline(vec![1, 0, 0, 0]).unwrap(),
+            },
+            JobKind::Wasm {
+                module: JobData::External {
+                    hash: aether_types::Digest([3; 32]),
+                    size: 1 << 20,
+                    location: "https://example.org/m.wasm".try_into().unwrap(),
+                },
+                input: JobData::inline(b"in".to_vec()).unwrap(),
+                fuel: 99,
+            },
+        ];
+        for k in &kinds {
+            let dto = JobKindDto::from(k);
+            let json: JobKindDto =
+                serde_json::from_str(&serde_json::to_string(&dto).unwrap()).unwrap();
+            assert_eq!(&JobKind::try_from(&json).unwrap(), k);
+            assert_eq!(
+                JobKind::try_from(&json).unwrap().input_hash(),
+                k.input_hash()
+            );
+        }
+        let mut tampered = JobDataDto::from(&JobData::inline(b"abc".to_vec()).unwrap());
+        tampered.inline = Some(hex::encode(b"abd"));
+        assert!(
+            JobData::try_from(&tampered)
+                .unwrap_err()
+                .contains("hashes to")
+        );
+        tampered.inline = Some("zz".into());
+        assert!(
+            JobData::try_from(&tampered)
+                .unwrap_err()
+                .contains("not hex")
+        );
+        tampered.inline = None;
+        assert!(
+            JobData::try_from(&tampered)
+                .unwrap_err()
+                .contains("neither")
+        );
+    }
 
     #[test]
     fn events_carry_their_job_and_round_trip() {

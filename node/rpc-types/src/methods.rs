@@ -47,6 +47,8 @@ pub const GET_COMPUTE_RECEIPT: &str = "aether_getComputeReceipt";
 pub const GET_MEASUREMENTS: &str = "aether_getMeasurements";
 /// Registered models.
 pub const GET_MODELS: &str = "aether_getModels";
+/// The market events of a range of committed blocks.
+pub const GET_JOB_EVENTS: &str = "aether_getJobEvents";
 /// Subscribe (WebSocket) to the market events of new blocks.
 pub const SUBSCRIBE_JOB_EVENTS: &str = "aether_subscribeJobEvents";
 /// Cancel a job-events subscription.
@@ -79,6 +81,7 @@ pub const ALL: &[&str] = &[
     GET_COMPUTE_RECEIPT,
     GET_MEASUREMENTS,
     GET_MODELS,
+    GET_JOB_EVENTS,
     SUBSCRIBE_JOB_EVENTS,
     UNSUBSCRIBE_JOB_EVENTS,
     DISCOVER,

@@ -62,6 +62,17 @@ pub trait MarketApi {
     #[method(name = "aether_getModels", blocking)]
     fn get_models(&self) -> RpcResult<Vec<ModelDto>>;
 
+    /// The market events of the committed blocks `fromHeight..=toHeight`
+    /// (at most [`MAX_EVENT_BLOCKS`] per call, never past the head),
+    /// optionally only those of one job: how a subscriber catches up.
+    #[method(name = "aether_getJobEvents", blocking)]
+    fn get_job_events(
+        &self,
+        from_height: u64,
+        to_height: Option<u64>,
+        job: Option<String>,
+    ) -> RpcResult<JobEventsPageDto>;
+
     /// The market events of each new block (boundary first, then each
     /// transaction's), optionally only those of one job.
     #[subscription(
@@ -163,6 +174,55 @@ impl MarketRpc {
         Ok(out)
     }
 
+    fn job_events(
+        &self,
+        from: u64,
+        to: Option<u64>,
+        job: Option<&str>,
+    ) -> Result<JobEventsPageDto, RpcError> {
+        let job = job
+            .map(|j| id32("job id", j).map(|b| JobId(b).to_string()))
+            .transpose()?;
+        if to.is_some_and(|t| t < from) {
+            return Err(RpcError::Param(crate::params::ParamError::new(
+                "toHeight",
+                "below fromHeight",
+            )));
+        }
+        let head = self.backend.chain.status()?.height;
+        let last = to
+            .unwrap_or(u64::MAX)
+            .min(head)
+            .min(from.saturating_add(MAX_EVENT_BLOCKS - 1));
+        let mut blocks = Vec::new();
+        if from <= last {
+            for height in from..=last {
+                let Some(block) = self.backend.chain.block_by_height(height)? else {
+                    break;
+                };
+                let boundary = self.market().boundary_receipt(height)?.unwrap_or_default();
+                let mut receipts = Vec::with_capacity(block.transactions.len());
+                for tx in &block.transactions {
+                    if let Some((r, _)) = self.backend.chain.receipt(&tx.id())? {
+                        receipts.push(r);
+                    }
+                }
+                let mut events = BlockEventsDto::new(height, &block.hash(), &boundary, &receipts);
+                if let Some(j) = &job {
+                    events = events.only_job(j);
+                }
+                if !events.events.is_empty() {
+                    blocks.push(events);
+                }
+            }
+        }
+        Ok(JobEventsPageDto {
+            from_height: from,
+            to_height: last,
+            blocks,
+        })
+    }
+
     fn models(&self) -> Result<Vec<ModelDto>, RpcError> {
         let sample = ObjectKey::Model(ModelId::default());
         Ok(self
@@ -203,6 +263,15 @@ impl MarketApiServer for MarketRpc {
         Ok(self.models()?)
     }
 
+    fn get_job_events(
+        &self,
+        from_height: u64,
+        to_height: Option<u64>,
+        job: Option<String>,
+    ) -> RpcResult<JobEventsPageDto> {
+        Ok(self.job_events(from_height, to_height, job.as_deref())?)
+    }
+
     async fn subscribe_job_events(
         &self,
         pending: PendingSubscriptionSink,
@@ -228,16 +297,7 @@ impl MarketApiServer for MarketRpc {
                         let item: &BlockEventsDto = match &job {
                             None => &block,
                             Some(j) => {
-                                filtered = BlockEventsDto {
-                                    height: block.height,
-                                    block_hash: block.block_hash.clone(),
-                                    events: block
-                                        .events
-                                        .iter()
-                                        .filter(|e| e.event.job() == Some(j.as_str()))
-                                        .cloned()
-                                        .collect(),
-                                };
+                                filtered = block.only_job(j);
                                 if filtered.events.is_empty() {
                                     continue;
                                 }

@@ -345,6 +345,40 @@ const METHODS: &[Method] = &[
         notification: None,
     },
     Method {
+        name: m::GET_JOB_EVENTS,
+        summary: "The market events of committed blocks fromHeight..=toHeight (at most 256 blocks per call, never past the head; continue from the page's toHeight + 1), optionally of one job: how a subscriber catches up after a disconnect.",
+        params: &[
+            Param {
+                name: "fromHeight",
+                description: "first height",
+                required: true,
+                schema: schema::<u64>,
+            },
+            Param {
+                name: "toHeight",
+                description: "last height (optional; capped at fromHeight + 255 and the head)",
+                required: false,
+                schema: schema::<u64>,
+            },
+            Param {
+                name: "job",
+                description: "job id (optional)",
+                required: false,
+                schema: schema::<String>,
+            },
+        ],
+        result_name: "page",
+        result: schema::<aether_rpc_types::market::JobEventsPageDto>,
+        errors: &[
+            (
+                codes::INVALID_PARAMS,
+                "malformed job id or toHeight below fromHeight",
+            ),
+            (codes::BACKEND_UNAVAILABLE, "storage failure"),
+        ],
+        notification: None,
+    },
+    Method {
         name: m::SUBSCRIBE_JOB_EVENTS,
         summary: "Subscribe (WebSocket) to the market events of each new block (boundary first, then each transaction's); with a job id, only that job's.",
         params: &[Param {

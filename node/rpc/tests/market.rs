@@ -180,6 +180,56 @@ async fn providers_jobs_and_job_events_are_served() {
         "no events for the job in an empty block"
     );
 
+    // The same events again, from storage: `aether_getJobEvents` over the
+    // range (what a worker catches up with after a restart), in height
+    // order, only blocks with events, never past the head.
+    let head = node.chain.produce_block().header.height;
+    let page = call(&http, "aether_getJobEvents", rpc_params![0, head + 50])
+        .await
+        .unwrap();
+    assert_eq!(page["fromHeight"], 0);
+    assert_eq!(page["toHeight"], head, "{page}");
+    let blocks = page["blocks"].as_array().unwrap();
+    assert_eq!(blocks.len(), 2, "registration and posting: {page}");
+    assert_eq!(
+        blocks[0]["events"][0]["event"]["type"],
+        "providerRegistered"
+    );
+    assert_eq!(blocks[1]["height"], block.header.height);
+    assert!(
+        blocks[1]["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event"]["type"] == "jobAssigned")
+    );
+    // Filtered by job; a page above the head scans nothing; pages are at
+    // most 256 blocks; a reversed range is invalid.
+    let only = call(
+        &http,
+        "aether_getJobEvents",
+        rpc_params![0, Option::<u64>::None, job.to_string()],
+    )
+    .await
+    .unwrap();
+    assert_eq!(only["blocks"].as_array().unwrap().len(), 1, "{only}");
+    let above = call(&http, "aether_getJobEvents", rpc_params![head + 1])
+        .await
+        .unwrap();
+    assert_eq!(above["blocks"], serde_json::json!([]));
+    assert!(above["toHeight"].as_u64().unwrap() < head + 1);
+    for _ in 0..300 {
+        node.chain.produce_block();
+    }
+    let capped = call(&http, "aether_getJobEvents", rpc_params![1])
+        .await
+        .unwrap();
+    assert_eq!(capped["toHeight"], 256);
+    let e = call(&http, "aether_getJobEvents", rpc_params![5, 4])
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), -32602, "{e:?}");
+
     // No receipt yet; unknown ids are null; bad ids are invalid params.
     let none = call(
         &http,

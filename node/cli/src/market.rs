@@ -846,7 +846,7 @@ pub(crate) fn provider(cmd: ProviderCommand, args: &ClientArgs) -> Result<(), Cl
 fn token_bytes(bytes: &[u8]) -> Result<Vec<u8>, CliError> {
     let tokens = aether_infer::parse_token_file(bytes)
         .map_err(|e| CliError::Usage(format!("--tokens: {e}")))?;
-    Ok(tokens.iter().flat_map(|t| t.to_le_bytes()).collect())
+    Ok(aether_infer::tokens::encode_job_tokens(&tokens))
 }
 
 fn inline(what: &str, bytes: Vec<u8>) -> Result<JobData, CliError> {
@@ -1166,41 +1166,27 @@ fn read_checkpoints(path: &Path) -> Result<Vec<Vec<u8>>, CliError> {
         .collect()
 }
 
-fn job_data(what: &str, d: &aether_rpc_types::market::JobDataDto) -> Result<JobData, CliError> {
-    let bytes = d
-        .inline
-        .as_deref()
-        .and_then(|h| hex::decode(h).ok())
-        .ok_or_else(|| {
-            CliError::Failed(format!(
-                "the job's {what} is not inline (fetch it from {}): not supported here",
-                d.location.as_deref().unwrap_or("its location")
-            ))
-        })?;
-    inline(what, bytes)
-}
-
-/// The job as the ledger holds it, from its JSON form.
+/// The job as the ledger holds it, from its JSON form; its data must be
+/// inline (re-execution here does not fetch external data).
 fn job_kind(j: &JobDto) -> Result<JobKind, CliError> {
-    Ok(match &j.job {
-        aether_rpc_types::market::JobKindDto::Wasm {
-            module,
-            input,
-            fuel,
-        } => JobKind::Wasm {
-            module: job_data("module", module)?,
-            input: job_data("input", input)?,
-            fuel: *fuel,
-        },
-        aether_rpc_types::market::JobKindDto::Model { model, input } => JobKind::Model {
-            model: ModelId(id32("model id", model)?),
-            input: job_data("input", input)?,
-        },
-    })
+    let kind =
+        JobKind::try_from(&j.job).map_err(|e| CliError::Failed(format!("job {}: {e}", j.id)))?;
+    let data = match &kind {
+        JobKind::Model { input, .. } => vec![input],
+        JobKind::Wasm { module, input, .. } => vec![module, input],
+    };
+    if let Some(JobData::External { location, .. }) =
+        data.into_iter().find(|d| d.inline_bytes().is_none())
+    {
+        return Err(CliError::Failed(format!(
+            "the job's data is not inline (fetch it from {location}): not supported here"
+        )));
+    }
+    Ok(kind)
 }
 
-/// Re-runs the provider's trace and builds the claim against the first
-/// checkpoint that differs (or against `forced`).
+/// Re-runs the provider's trace with the node's runtime and builds the
+/// claim against the first checkpoint that differs (or against `forced`).
 fn find_claim(
     j: &JobDto,
     r: &ComputeReceiptDto,
@@ -1208,115 +1194,27 @@ fn find_claim(
     forced: Option<(u32, Option<[u8; 32]>)>,
     data_dir: &Path,
 ) -> Result<aether_types::ChallengeClaim, CliError> {
-    use aether_ledger::market::SegmentExecutor;
-    use aether_types::{BoundedBytes, ChallengeClaim, Digest};
-    let segments = r.segments as usize;
-    if data.len() != segments + 1 {
-        return Err(CliError::Usage(format!(
-            "the receipt has {} checkpoints, the file {}",
-            segments + 1,
-            data.len()
-        )));
-    }
-    let hashes: Vec<[u8; 32]> = data
-        .iter()
-        .map(|d| aether_infer::checkpoint_hash(d))
-        .collect();
-    let root = hex::encode(aether_infer::trace_root(&hashes));
-    if root != r.trace_root {
-        return Err(CliError::Usage(format!(
-            "these checkpoints are not the provider's trace (root {root}, the receipt's {})",
-            r.trace_root
-        )));
-    }
-    let proof = |i: usize| -> Result<Vec<Digest>, CliError> {
-        Ok(aether_infer::trace_proof(&hashes, i)
-            .map_err(|e| CliError::Failed(e.to_string()))?
-            .path
-            .into_iter()
-            .map(Digest)
-            .collect())
-    };
-    let bounded = |bytes: &[u8]| {
-        BoundedBytes::new(bytes.to_vec())
-            .map_err(|e| CliError::Failed(format!("checkpoint data: {e}")))
-    };
+    use aether_ledger::market::{ClaimError, ClaimTarget};
     let kind = job_kind(j)?;
     let module = match &kind {
-        JobKind::Wasm { module, .. } => module.inline_bytes().map(<[u8]>::to_vec),
+        JobKind::Wasm { module, .. } => module.inline_bytes(),
         JobKind::Model { .. } => None,
+    };
+    let output = r.inline_output();
+    let target = ClaimTarget {
+        kind: &kind,
+        module,
+        input: kind.input().inline_bytes().unwrap_or_default(),
+        trace_root: aether_types::Digest(id32("trace root", &r.trace_root)?),
+        segments: r.segments,
+        output: &output,
     };
     let runtime =
         aether_node::NodeRuntime::new(aether_node::ModelStore::new(data_dir.join("models")));
-    let rerun = |segment: u32| -> Result<[u8; 32], CliError> {
-        let out = runtime
-            .run_segment(
-                &kind,
-                module.as_deref(),
-                segment,
-                &data[segment as usize - 1],
-            )
-            .map_err(|e| CliError::Failed(format!("re-running segment {segment}: {e}")))?;
-        Ok(aether_infer::checkpoint_hash(&out))
-    };
-    let segment_claim = |segment: u32, mine: [u8; 32]| -> Result<ChallengeClaim, CliError> {
-        let s = segment as usize;
-        Ok(ChallengeClaim::Segment {
-            segment,
-            previous: bounded(&data[s - 1])?,
-            previous_proof: proof(s - 1)?,
-            claimed: Digest(hashes[s]),
-            claimed_proof: proof(s)?,
-            challenger: Digest(mine),
-        })
-    };
-    if let Some((segment, claimed)) = forced {
-        if segment == 0 || segment as usize > segments {
-            return Err(CliError::Usage(format!(
-                "--segment {segment} outside 1..={segments}"
-            )));
-        }
-        let mine = match claimed {
-            Some(h) => h,
-            None => rerun(segment)?,
-        };
-        if mine == hashes[segment as usize] {
-            return Err(CliError::Failed(format!(
-                "segment {segment} re-executes to the provider's checkpoint: nothing to challenge there"
-            )));
-        }
-        return segment_claim(segment, mine);
-    }
-    let input = kind.input().inline_bytes().unwrap_or_default();
-    let c0 = runtime
-        .input_checkpoint(&kind, input, module.as_deref())
-        .map_err(|e| CliError::Failed(format!("the input checkpoint: {e}")))?;
-    if aether_infer::checkpoint_hash(&c0) != hashes[0] {
-        return Ok(ChallengeClaim::Input {
-            claimed: Digest(hashes[0]),
-            claimed_proof: proof(0)?,
-        });
-    }
-    for segment in 1..=segments as u32 {
-        let mine = rerun(segment)?;
-        if mine != hashes[segment as usize] {
-            return segment_claim(segment, mine);
-        }
-    }
-    let output = r
-        .output
-        .inline
-        .as_deref()
-        .and_then(|h| hex::decode(h).ok())
-        .unwrap_or_default();
-    if aether_infer::checkpoint_hash(&output) != hashes[segments] {
-        return Ok(ChallengeClaim::Output {
-            claimed: Digest(hashes[segments]),
-            claimed_proof: proof(segments)?,
-            output: bounded(&[])?,
-        });
-    }
-    Err(CliError::Failed(
-        "every checkpoint re-executes to the provider's: nothing to challenge".into(),
-    ))
+    aether_ledger::market::find_claim(&runtime, &target, data, forced).map_err(|e| match e {
+        ClaimError::CheckpointCount { .. }
+        | ClaimError::NotTheTrace { .. }
+        | ClaimError::SegmentOutOfRange { .. } => CliError::Usage(e.to_string()),
+        _ => CliError::Failed(e.to_string()),
+    })
 }

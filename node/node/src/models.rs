@@ -225,16 +225,7 @@ impl NodeRuntime {
 }
 
 fn tokens_of(input: &[u8]) -> Result<Vec<u32>, ReexecError> {
-    if !input.len().is_multiple_of(4) {
-        return Err(ReexecError::InvalidCheckpoint(format!(
-            "input of {} bytes is not u32 token ids",
-            input.len()
-        )));
-    }
-    Ok(input
-        .chunks_exact(4)
-        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect())
+    aether_infer::tokens::decode_job_tokens(input).map_err(ReexecError::InvalidCheckpoint)
 }
 
 impl SegmentExecutor for NodeRuntime {

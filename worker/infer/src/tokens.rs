@@ -26,9 +26,41 @@ pub fn parse_token_file(bytes: &[u8]) -> Result<Vec<u32>, InferError> {
     })
 }
 
+/// A model job's input as the chain carries it: token ids as u32
+/// little-endian, 4 bytes each.
+pub fn encode_job_tokens(tokens: &[u32]) -> Vec<u8> {
+    tokens.iter().flat_map(|t| t.to_le_bytes()).collect()
+}
+
+/// The token ids of a model job's input (see [`encode_job_tokens`]); an
+/// input whose length is not a multiple of 4 is an error.
+pub fn decode_job_tokens(input: &[u8]) -> Result<Vec<u32>, String> {
+    if !input.len().is_multiple_of(4) {
+        return Err(format!(
+            "input of {} bytes is not u32 token ids",
+            input.len()
+        ));
+    }
+    Ok(input
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn job_tokens_round_trip_and_odd_lengths_are_refused() {
+        let t = [101, 7592, u32::MAX, 0];
+        assert_eq!(decode_job_tokens(&encode_job_tokens(&t)).unwrap(), t);
+        assert!(
+            decode_job_tokens(&[1, 2, 3])
+                .unwrap_err()
+                .contains("3 bytes")
+        );
+    }
     use proptest::prelude::*;
 
     #[test]

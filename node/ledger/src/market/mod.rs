@@ -43,6 +43,7 @@
 //! value held by objects changes exactly by `−fees − burned` (tested).
 
 pub mod apply;
+pub mod claim;
 pub mod error;
 pub mod params;
 pub mod prepare;
@@ -50,6 +51,7 @@ pub mod reexec;
 pub mod router;
 
 pub use apply::{MarketEffect, MarketEnv, TxFacts, apply_actions, run_boundary};
+pub use claim::{ClaimError, ClaimTarget, find_claim};
 pub use error::MarketError;
 pub use params::{BPS, Governance, MarketParams, ReputationParams, share};
 pub use prepare::{PreparedAction, ReceiptChecks, peek_report_data, prepare_actions};

@@ -14,8 +14,10 @@
 //! (the same JSON as `aether-worker attest`). A failure exits non-zero, so
 //! the init restarts it with back-off and powers the VM off when it keeps
 //! failing: a worker without evidence cannot earn anything. After the check
-//! it stays up until stopped (SIGTERM from the init); the job runner will
-//! run from here once it exists.
+//! it runs the job runner when `worker.toml` has a `[run]` section naming
+//! the node (`rpc`) and the provider (`provider_id`), with its data in
+//! `DIR/worker` unless `[run] data_dir` says otherwise; without one it
+//! stays up until stopped (SIGTERM from the init).
 
 use crate::attest::{ProviderArgs, attest, report_json, select};
 use aether_worker::config::{WorkerConfig, parse_report_data};
@@ -73,7 +75,20 @@ pub fn run(args: &ApplianceArgs) -> Result<(), String> {
         a.elapsed_ms
     );
     println!("{EVIDENCE_MARKER}{}", report_json(&a, &report_data, None));
-    eprintln!("aether-worker: self-check passed; no job runner in this build: idle until stopped");
+    if cfg.run.rpc.is_some() && cfg.run.provider_id.is_some() {
+        eprintln!("aether-worker: self-check passed; starting the job runner");
+        crate::run_cmd::init_logs();
+        let run = crate::run_cmd::RunArgs::from_file_only(args.providers.clone());
+        return crate::run_cmd::run_with(
+            &cfg,
+            &run,
+            args.data_dir.join("worker"),
+            Some(selection.provider),
+        );
+    }
+    eprintln!(
+        "aether-worker: self-check passed; no [run] section in worker.toml: idle until stopped"
+    );
     loop {
         std::thread::park();
     }

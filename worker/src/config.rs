@@ -15,6 +15,15 @@
 //!
 //! [self_check]                         # the appliance's start-up check
 //! report_data = "<128 hex digits>"     # the challenge to bind (default: 64 random bytes)
+//!
+//! [run]                                # `aether-worker run` (flags override)
+//! rpc = "http://127.0.0.1:8545"
+//! provider_id = "<64 hex digits>"      # the provider id `aether provider register` printed
+//! worker_key = "/var/lib/aether/worker.key"
+//! models = ["/var/lib/aether/models/all-minilm-l6-v2"]
+//! data_dir = "/var/lib/aether/worker"
+//! listen = "0.0.0.0:8600"              # checkpoints, /status, /metrics
+//! poll_ms = 200
 //! ```
 
 use crate::evidence::{ProviderChoice, ProviderConfig};
@@ -29,6 +38,28 @@ pub struct WorkerConfig {
     pub evidence: EvidenceSection,
     /// The appliance's start-up self-check.
     pub self_check: SelfCheckSection,
+    /// The job runner.
+    pub run: RunSection,
+}
+
+/// `[run]`: the job runner's settings (each also a flag of `aether-worker run`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunSection {
+    /// The node's JSON-RPC URL.
+    pub rpc: Option<String>,
+    /// The provider id (hex).
+    pub provider_id: Option<String>,
+    /// The worker key file.
+    pub worker_key: Option<std::path::PathBuf>,
+    /// Model directories served.
+    pub models: Vec<std::path::PathBuf>,
+    /// The data directory.
+    pub data_dir: Option<std::path::PathBuf>,
+    /// The HTTP endpoint's address.
+    pub listen: Option<String>,
+    /// Poll interval in milliseconds.
+    pub poll_ms: Option<u64>,
 }
 
 /// `[evidence]`.
@@ -103,6 +134,14 @@ impl WorkerConfig {
         if let Some(rd) = &cfg.self_check.report_data {
             parse_report_data(rd).map_err(invalid)?;
         }
+        if let Some(l) = &cfg.run.listen {
+            l.parse::<std::net::SocketAddr>()
+                .map_err(|e| invalid(format!("run.listen {l}: {e}")))?;
+        }
+        if let Some(p) = &cfg.run.provider_id {
+            aether_types::Digest::from_hex(p)
+                .map_err(|e| invalid(format!("run.provider_id: {e}")))?;
+        }
         Ok(cfg)
     }
 
@@ -171,6 +210,9 @@ mod tests {
             "[evidence]\nsnp_vmpl = 4",
             "[self_check]\nreport_data = \"abcd\"",
             "[evidence]\nextra = 1",
+            "[run]\nlisten = \"nowhere\"",
+            "[run]\nprovider_id = \"abc\"",
+            "[run]\ntypo = 1",
         ] {
             let err = WorkerConfig::parse(bad, "worker.toml")
                 .unwrap_err()

@@ -1,6 +1,11 @@
 //! `aether-worker`: the Aether AI worker.
 //!
-//! Subcommands (the job runner comes with the market client):
+//! Subcommands:
+//! - `run`: the job runner: takes the jobs the chain assigns to our
+//!   provider, runs them, submits receipts with TEE evidence, serves the
+//!   checkpoint data ([`run_cmd`]).
+//! - `watch`: the watchtower: re-runs accepted receipts and challenges the
+//!   wrong ones ([`run_cmd`]).
 //! - `infer`: runs one embedding locally and prints the embedding, the
 //!   checkpoint hashes and the trace root ([`infer`]).
 //! - `attest`: obtains TEE evidence binding 64 bytes of report data and
@@ -11,6 +16,7 @@
 mod appliance;
 mod attest;
 mod infer;
+mod run_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -29,6 +35,10 @@ enum Command {
     Infer(infer::InferArgs),
     /// Obtain TEE evidence binding 64 bytes of report data; print it (JSON) and the provider used.
     Attest(attest::AttestArgs),
+    /// Take the jobs assigned to a provider, run them, submit receipts, serve checkpoints.
+    Run(run_cmd::RunArgs),
+    /// Watchtower: re-run accepted receipts and challenge the wrong ones.
+    Watch(run_cmd::WatchArgs),
     /// The worker appliance's payload: evidence self-check at start, then stay up.
     Appliance(appliance::ApplianceArgs),
 }
@@ -41,6 +51,8 @@ fn main() -> ExitCode {
         }
         Command::Attest(args) => attest::run(&args).map_err(|e| e.to_string()),
         Command::Appliance(args) => appliance::run(&args),
+        Command::Run(args) => run_cmd::run(&args),
+        Command::Watch(args) => run_cmd::watch(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,8 @@
 //! Running `aether node --dev` as a real process, and talking to it.
 #![allow(dead_code)]
 
+pub mod market;
+
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use serde_json::Value;
 use std::io::{Read, Write};

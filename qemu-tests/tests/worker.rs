@@ -17,9 +17,11 @@ use aether_image::build::fetch_input;
 use aether_image::qemu::{BootOptions, plain};
 use aether_image::sim_tee::{self, SimLaunch};
 use aether_qemu_tests::{
-    Vm, build_or_skip, have_qemu, project_kernel, root, sev_snp_measure, static_binaries,
+    Vm, build_or_skip, free_port, have_qemu, json_rpc, project_kernel, root, sev_snp_measure,
+    static_binaries,
 };
 use aether_sim_psp::server::{ListenAddr, Server};
+use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -29,8 +31,11 @@ const VCPUS: u32 = 1;
 const SNP_CPU: &str = "EPYC-v4";
 const MEMORY_MIB: u64 = 2048;
 
-/// The worker image for `tee`, built once per test run into the target's
-/// temporary directory (a build compresses the ~20 MB initrd at zstd-19).
+/// The worker image for `tee`, built into the target's temporary
+/// directory under a key of its inputs (the static payload and init, the
+/// kernel): each test runs in a process of its own, and the first to need
+/// an image builds it (under a lock) while the others reuse it (a build
+/// compresses the ~20 MB initrd at zstd-19).
 fn worker_image(tee: &'static str) -> Option<PathBuf> {
     /// Per TEE: the image directory, or `None` when a prerequisite was missing.
     type Built = Vec<(&'static str, Option<PathBuf>)>;
@@ -44,9 +49,26 @@ fn worker_image(tee: &'static str) -> Option<PathBuf> {
             return None;
         }
         let kernel = project_kernel()?;
-        let payload = static_binaries(&["aether-worker:aether-worker"])?.remove(0);
-        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("worker-images");
+        let bins = static_binaries(&[
+            "aether-worker:aether-worker",
+            "aether-appliance:aether-init",
+        ])?;
+        let payload = bins[0].clone();
+        let mut key = Sha256::new();
+        for file in [&bins[0], &bins[1], &kernel] {
+            key.update(std::fs::read(file).unwrap());
+        }
+        let key = hex::encode(&key.finalize()[..8]);
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join("worker-images")
+            .join(key);
         std::fs::create_dir_all(&out).unwrap();
+        let lock = std::fs::File::create(out.join(format!(".{tee}.lock"))).unwrap();
+        lock.lock().unwrap();
+        let built = out.join(format!("worker-{tee}"));
+        if built.join("manifest.json").is_file() {
+            return Some(built);
+        }
         build_or_skip("worker", tee, &out, &kernel, Some(&payload), None)
     })();
     built.push((tee, dir.clone()));
@@ -63,18 +85,27 @@ fn generic_ovmf() -> Option<PathBuf> {
     }
 }
 
-/// An ext4 data disk holding `worker.toml` with the self-check's challenge.
-fn data_disk(dir: &Path, report_data: &[u8; 64]) -> Option<PathBuf> {
+/// An ext4 data disk holding `worker.toml` with the self-check's challenge
+/// (and `extra` TOML after it), and `files` (name, bytes).
+fn data_disk(
+    dir: &Path,
+    report_data: &[u8; 64],
+    extra: &str,
+    files: &[(&str, &[u8])],
+) -> Option<PathBuf> {
     let staging = dir.join("data");
     std::fs::create_dir_all(&staging).unwrap();
     std::fs::write(
         staging.join("worker.toml"),
         format!(
-            "[self_check]\nreport_data = \"{}\"\n",
+            "[self_check]\nreport_data = \"{}\"\n{extra}",
             hex::encode(report_data)
         ),
     )
     .unwrap();
+    for (name, bytes) in files {
+        std::fs::write(staging.join(name), bytes).unwrap();
+    }
     let disk = dir.join("data.raw");
     std::fs::File::create(&disk)
         .and_then(|f| f.set_len(64 << 20))
@@ -108,9 +139,21 @@ struct Attested {
 /// Boots `image` with `cmdline` and the simulated PSP of exactly that
 /// launch; returns the evidence the guest printed.
 fn boot_and_attest(image: &Path, cmdline: &str, report_data: &[u8; 64]) -> Option<Attested> {
-    let fw = generic_ovmf()?;
     let tmp = tempfile::tempdir().unwrap();
-    let disk = data_disk(tmp.path(), report_data)?;
+    let disk = data_disk(tmp.path(), report_data, "", &[])?;
+    boot_with_disk(image, cmdline, disk, tmp.path()).map(|(a, _vm, _psp)| a)
+}
+
+/// Boots `image` with `cmdline`, the data disk `disk` and the simulated PSP
+/// of exactly that launch (its socket in `tmp`); returns the evidence the
+/// guest printed, the running VM and the PSP server.
+fn boot_with_disk(
+    image: &Path,
+    cmdline: &str,
+    disk: PathBuf,
+    tmp: &Path,
+) -> Option<(Attested, Vm, Server)> {
+    let fw = generic_ovmf()?;
     let launch = SimLaunch {
         dir: image.to_path_buf(),
         cmdline: cmdline.to_string(),
@@ -120,10 +163,10 @@ fn boot_and_attest(image: &Path, cmdline: &str, report_data: &[u8; 64]) -> Optio
         snp_report_version: 5,
     };
     let psp = sim_tee::psp(&launch).unwrap();
-    let socket = tmp.path().join("psp.sock");
+    let socket = tmp.join("psp.sock");
     let log = Arc::new(Mutex::new(Vec::new()));
     let log2 = Arc::clone(&log);
-    let _server = Server::start(
+    let server = Server::start(
         psp,
         &ListenAddr::Unix(socket.clone()),
         Arc::new(move |l: &str| log2.lock().unwrap().push(l.to_string())),
@@ -158,12 +201,16 @@ fn boot_and_attest(image: &Path, cmdline: &str, report_data: &[u8; 64]) -> Optio
     }
     let evidence: Evidence = serde_json::from_value(json["evidence"].clone()).unwrap();
     let psp_log = log.lock().unwrap().clone();
-    Some(Attested {
-        json,
-        evidence,
-        psp_log,
-        boot_to_evidence,
-    })
+    Some((
+        Attested {
+            json,
+            evidence,
+            psp_log,
+            boot_to_evidence,
+        },
+        vm,
+        server,
+    ))
 }
 
 fn now() -> u64 {
@@ -326,4 +373,207 @@ fn worker_tdx_evidence_matches_the_manifest() {
         .unwrap();
     assert_eq!(hex::encode(rtmr[1]), shape["rtmr1"].as_str().unwrap());
     assert_eq!(hex::encode(rtmr[2]), shape["rtmr2"].as_str().unwrap());
+}
+
+/// A dev node on the host (the static `aether`), which the guest reaches
+/// at 10.0.2.2 through QEMU's user network.
+struct HostNode {
+    aether: PathBuf,
+    child: std::process::Child,
+    url: String,
+    port: u16,
+    log: PathBuf,
+}
+
+impl HostNode {
+    fn start(aether: &Path, dir: &Path) -> HostNode {
+        let port = free_port();
+        let log = dir.join("node.log");
+        let child = std::process::Command::new(aether)
+            .args(["node", "--dev", "--data-dir"])
+            .arg(dir.join("node"))
+            .args(["--rpc-addr", &format!("127.0.0.1:{port}")])
+            .args(["--block-time", "200", "--metrics-addr", "off"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let node = HostNode {
+            aether: aether.to_path_buf(),
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            port,
+            log,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while json_rpc(port, "aether_status", serde_json::json!([])).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "the host node never answered:\n{}",
+                std::fs::read_to_string(&node.log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        node
+    }
+
+    /// `aether --rpc URL --json ARGS`, which must succeed.
+    fn cli(&self, args: &[&str]) -> serde_json::Value {
+        let out = std::process::Command::new(&self.aether)
+            .args(["--rpc", &self.url, "--json"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "aether {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+impl Drop for HostNode {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A host dev node with the worker image `dir`'s measurements registered,
+/// a funded worker key and dev account 1 as a provider; boots the worker
+/// appliance with `cmdline` and a `[run]` section pointing at the node,
+/// posts a WASM job and returns the node, the VM and the job id once the
+/// appliance reported evidence.
+fn appliance_with_a_job(
+    dir: &Path,
+    cmdline: &str,
+    tmp: &Path,
+) -> Option<(HostNode, Vm, Server, String)> {
+    let aether = static_binaries(&["aether-cli:aether"])?.remove(0);
+    let node = HostNode::start(&aether, tmp);
+    let manifest = dir.join("manifest.json");
+    node.cli(&[
+        "measurement",
+        "register",
+        "--manifest",
+        manifest.to_str().unwrap(),
+        "--governance-key",
+        "dev",
+        "--from-dev",
+        "0",
+    ]);
+    let key_file = tmp.join("worker.key");
+    let key = node.cli(&["keys", "new", "--out", key_file.to_str().unwrap()]);
+    let address = key["address"].as_str().unwrap().to_string();
+    node.cli(&[
+        "tx",
+        "transfer",
+        "--from-dev",
+        "0",
+        "--to",
+        &address,
+        "--amount",
+        "50",
+    ]);
+    let provider = node.cli(&[
+        "provider",
+        "register",
+        "--from-dev",
+        "1",
+        "--worker-key",
+        key_file.to_str().unwrap(),
+        "--bond",
+        "200",
+        "--price",
+        "1",
+        "--tee",
+        "snp",
+    ])["provider"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let run = format!(
+        "[run]\nrpc = \"http://10.0.2.2:{}\"\nprovider_id = \"{provider}\"\n\
+         worker_key = \"/var/lib/aether/worker.key\"\nlisten = \"0.0.0.0:8600\"\npoll_ms = 200\n",
+        node.port
+    );
+    let key_bytes = std::fs::read(&key_file).unwrap();
+    let disk = data_disk(tmp, &[0x3c; 64], &run, &[("worker.key", &key_bytes)])?;
+    let (_, mut vm, psp) = boot_with_disk(dir, cmdline, disk, tmp)?;
+    vm.wait_for("worker started", BOOT);
+    let module = tmp.join("fold.wasm");
+    std::fs::write(
+        &module,
+        wat::parse_str(aether_testkit::WASM_FOLD_JOB).unwrap(),
+    )
+    .unwrap();
+    let input = tmp.join("input.bin");
+    std::fs::write(&input, b"forty bytes of input for three steps...").unwrap();
+    let job = node.cli(&[
+        "job",
+        "post",
+        "--wasm",
+        module.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--max-fee",
+        "3",
+        "--deadline-in",
+        "600",
+        "--tee",
+        "snp",
+        "--from-dev",
+        "3",
+    ])["job"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    Some((node, vm, psp, job))
+}
+
+#[test]
+fn the_worker_appliance_takes_a_job_from_a_host_node_and_the_chain_accepts_its_receipt() {
+    let Some(dir) = worker_image("snp") else {
+        return;
+    };
+    let m = manifest(&dir);
+    let tmp = tempfile::tempdir().unwrap();
+    let Some((node, mut vm, _psp, job)) =
+        appliance_with_a_job(&dir, m["cmdline"].as_str().unwrap(), tmp.path())
+    else {
+        return;
+    };
+    let posted = Instant::now();
+    vm.wait_for("receipt accepted", BOOT);
+    eprintln!(
+        "worker-snp appliance: job posted to receipt accepted in {:.1?} (TCG)",
+        posted.elapsed()
+    );
+    let status = node.cli(&["job", "status", &job]);
+    assert_eq!(status["status"], "receipted", "{status}");
+    let r = node.cli(&["job", "receipt", &job]);
+    let (want, _) = manifest_snp_digest(&m);
+    assert_eq!(
+        r["claims"]["measurement"]["measurement"], want,
+        "the receipt's evidence carries the manifest's launch digest: {r}"
+    );
+    assert_eq!(r["claims"]["root"], "simulated");
+}
+
+#[test]
+fn a_worker_appliance_with_a_changed_cmdline_has_its_receipt_refused() {
+    let Some(dir) = worker_image("snp") else {
+        return;
+    };
+    let m = manifest(&dir);
+    let changed = format!("{} aether.debug=1", m["cmdline"].as_str().unwrap());
+    let tmp = tempfile::tempdir().unwrap();
+    let Some((node, mut vm, _psp, job)) = appliance_with_a_job(&dir, &changed, tmp.path()) else {
+        return;
+    };
+    let line = vm.wait_for("receipt refused", BOOT);
+    assert!(line.contains("unregistered_measurement"), "{line}");
+    let status = node.cli(&["job", "status", &job]);
+    assert_eq!(status["status"], "assigned", "{status}");
 }

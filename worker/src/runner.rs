@@ -155,6 +155,11 @@ impl Runner {
                 "this machine's TEE is not one the provider offers: jobs will fail"
             );
         }
+        // The KZG setup is loaded on first use (seconds): load it now, not
+        // while the first job's deadline runs.
+        let started = Instant::now();
+        aether_crypto::kzg::commit(&[]).map_err(|e| format!("KZG setup: {e}"))?;
+        tracing::debug!(elapsed = ?started.elapsed(), "KZG setup loaded");
         let mut state = cfg.store.load()?;
         if state.next_height == 0 {
             state.next_height = provider.registered_at;

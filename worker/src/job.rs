@@ -30,6 +30,14 @@ pub fn wasm_runtime_id() -> RuntimeId {
     ))
 }
 
+/// The runtime that runs `kind`: the BERT runtime for models, ours for WASM.
+pub fn runtime_of(kind: &JobKind) -> RuntimeId {
+    match kind {
+        JobKind::Model { .. } => RuntimeId(aether_infer::bert_runtime_id()),
+        JobKind::Wasm { .. } => wasm_runtime_id(),
+    }
+}
+
 /// Why a job cannot be run. The worker submits no receipt for it (the
 /// chain refunds the client at the deadline) and says why in its log and
 /// its status.
@@ -207,17 +215,21 @@ impl Prepared {
     /// checkpoint on, what a lazy or malicious provider would return.
     pub fn run(&self, models: &Models, cheat: Option<usize>) -> Result<Execution, JobError> {
         let bad = |e: &dyn std::fmt::Display| JobError::BadInput(e.to_string());
-        let (runtime, mut checkpoints) = match &self.kind {
+        let mut checkpoints = match &self.kind {
             JobKind::Model { model, .. } => {
                 let m = models.get(model)?;
-                let run = m.run(&tokens_of(&self.input)?).map_err(|e| bad(&e))?;
-                (RuntimeId(aether_infer::bert_runtime_id()), run.checkpoints)
+                m.run(&tokens_of(&self.input)?)
+                    .map_err(|e| bad(&e))?
+                    .checkpoints
             }
             JobKind::Wasm { .. } => {
-                let run = self.wasm()?.run(&self.input).map_err(|e| bad(&e))?;
-                (wasm_runtime_id(), run.checkpoints)
+                self.wasm()?
+                    .run(&self.input)
+                    .map_err(|e| bad(&e))?
+                    .checkpoints
             }
         };
+        let runtime = runtime_of(&self.kind);
         if let Some(from) = cheat {
             let from = from.clamp(1, checkpoints.len().saturating_sub(1).max(1));
             let honest = checkpoints.clone();

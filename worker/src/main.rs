@@ -6,6 +6,7 @@
 //!   checkpoint data ([`run_cmd`]).
 //! - `watch`: the watchtower: re-runs accepted receipts and challenges the
 //!   wrong ones ([`run_cmd`]).
+//! - `status`: what a worker has taken on, from its data directory.
 //! - `infer`: runs one embedding locally and prints the embedding, the
 //!   checkpoint hashes and the trace root ([`infer`]).
 //! - `attest`: obtains TEE evidence binding 64 bytes of report data and
@@ -39,6 +40,8 @@ enum Command {
     Run(run_cmd::RunArgs),
     /// Watchtower: re-run accepted receipts and challenge the wrong ones.
     Watch(run_cmd::WatchArgs),
+    /// What a worker has taken on, from its data directory.
+    Status(run_cmd::StatusArgs),
     /// The worker appliance's payload: evidence self-check at start, then stay up.
     Appliance(appliance::ApplianceArgs),
 }
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
         Command::Appliance(args) => appliance::run(&args),
         Command::Run(args) => run_cmd::run(&args),
         Command::Watch(args) => run_cmd::watch(&args),
+        Command::Status(args) => run_cmd::status(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

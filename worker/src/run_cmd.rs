@@ -8,6 +8,7 @@
 //!                   [evidence options of `attest`]
 //! aether-worker watch --rpc URL --key FILE [--model-dir DIR]... [--worker-url URL]...
 //!                     [--sample PERCENT] [--deposit AIC] [--from-height H]
+//! aether-worker status [--data-dir DIR] [--json]
 //! ```
 
 use crate::attest::{ProviderArgs, select};
@@ -282,5 +283,62 @@ pub fn watch(args: &WatchArgs) -> Result<(), String> {
     })?;
     tower.run(&stop_flag());
     tracing::info!("stopping");
+    Ok(())
+}
+
+/// Arguments of `aether-worker status`.
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// The worker's data directory.
+    #[arg(long, default_value = "aether-worker-data")]
+    data_dir: PathBuf,
+    /// Print the saved state as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `aether-worker status`: what the worker has taken on, from its data
+/// directory (works whether or not the worker runs), and where its
+/// endpoint is.
+pub fn status(args: &StatusArgs) -> Result<(), String> {
+    if !args.data_dir.join("state.json").is_file() {
+        return Err(format!(
+            "{}: no worker state here (not a worker data directory, or the worker never started)",
+            args.data_dir.display()
+        ));
+    }
+    let store = Store::open(&args.data_dir)?;
+    let s = store.load()?;
+    let endpoint = std::fs::read_to_string(args.data_dir.join("http.addr")).ok();
+    if args.json {
+        let mut v = serde_json::to_value(&s).map_err(|e| e.to_string())?;
+        v["endpoint"] = endpoint.map_or(serde_json::Value::Null, |e| format!("http://{e}").into());
+        println!("{v}");
+        return Ok(());
+    }
+    println!("next height  {}", s.next_height);
+    for (name, state) in [
+        ("taken", JobState::Taken),
+        ("submitted", JobState::Submitted),
+        ("failed", JobState::Failed),
+        ("closed", JobState::Closed),
+    ] {
+        println!("{name:<12} {}", s.count(state));
+    }
+    if let Some(e) = endpoint {
+        println!("endpoint     http://{e} (last start)");
+    }
+    for (id, e) in &s.jobs {
+        let state = serde_json::to_value(e.state).map_err(|e| e.to_string())?;
+        println!(
+            "{id}  {:<9}  assigned at {}{}",
+            state.as_str().unwrap_or_default(),
+            e.assigned_at,
+            e.detail
+                .as_deref()
+                .map(|d| format!("  {d}"))
+                .unwrap_or_default()
+        );
+    }
     Ok(())
 }

@@ -25,9 +25,9 @@
 //! the chain refuses is `failed` with the chain's check named.
 
 use crate::evidence::EvidenceProvider;
-use crate::job::{JobError, Models, Prepared};
+use crate::job::{Execution, JobError, Models, Prepared, runtime_of};
 use crate::serve::Metrics;
-use crate::store::{JobEntry, JobState, State, Store};
+use crate::store::{JobEntry, JobState, State, Store, parse_checkpoints};
 use aether_client::{BlockingClient, ClientError, TxBuilder};
 use aether_crypto::ed25519::Keypair;
 use aether_evidence::Evidence;
@@ -306,17 +306,32 @@ impl Runner {
             Ok(k) => k,
             Err(e) => return failed(format!("the job as the node reports it: {e}")),
         };
+        // A run saved before (a crash, or evidence that failed last round)
+        // is not run again: runs are deterministic, the saved data is ours.
         let started = Instant::now();
-        let run = Prepared::fetch(&kind).and_then(|p| p.run(&self.cfg.models, self.cfg.cheat));
-        let run = match run {
-            Ok(r) => r,
-            // External data that could not be fetched may come back: retry.
-            Err(JobError::Data(e)) => return Err(format!("job data: {e}")),
-            Err(e) => return failed(e.to_string()),
+        let run = match self.cfg.store.checkpoints_json(id)? {
+            Some(bytes) => Execution {
+                runtime: runtime_of(&kind),
+                checkpoints: parse_checkpoints(&bytes)?,
+            },
+            None => {
+                let run =
+                    Prepared::fetch(&kind).and_then(|p| p.run(&self.cfg.models, self.cfg.cheat));
+                let run = match run {
+                    Ok(r) => r,
+                    // External data that could not be fetched may come back: retry.
+                    Err(JobError::Data(e)) => return Err(format!("job data: {e}")),
+                    Err(e) => return failed(e.to_string()),
+                };
+                self.cfg
+                    .metrics
+                    .inference
+                    .observe(started.elapsed().as_secs_f64());
+                self.cfg.store.save_checkpoints(id, &run.checkpoints)?;
+                run
+            }
         };
         let ran = started.elapsed();
-        self.cfg.metrics.inference.observe(ran.as_secs_f64());
-        self.cfg.store.save_checkpoints(id, &run.checkpoints)?;
         let output = run.output().to_vec();
         let blobs = aether_crypto::kzg::commit(&output).map_err(|e| format!("KZG: {e}"))?;
         let body = VcrBody {

@@ -304,6 +304,29 @@ fn the_worker_runs_assigned_jobs_and_its_receipts_are_accepted_and_settled() {
     let status: Value = serde_json::from_str(&w.get("/status")).unwrap();
     assert_eq!(status["submitted"], 1, "{status}");
     assert_eq!(status["failed"], 1, "{status}");
+
+    // `aether-worker status` reads the same from the data directory.
+    let out = Command::new(worker_bin())
+        .args(["status", "--json", "--data-dir"])
+        .arg(&w.data_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let st: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(st["jobs"][&text]["state"], "submitted", "{st}");
+    assert_eq!(st["jobs"][&bad]["state"], "failed", "{st}");
+    assert_eq!(st["endpoint"], w.url.as_str());
+    let out = Command::new(worker_bin())
+        .args(["status", "--data-dir"])
+        .arg(s.dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no worker state here"));
 }
 
 /// A step-ABI module whose `step` loops forever: every run ends out of fuel.

@@ -103,12 +103,16 @@ fn data_disk(
         ),
     )
     .unwrap();
+    let mut size: u64 = 64 << 20;
     for (name, bytes) in files {
-        std::fs::write(staging.join(name), bytes).unwrap();
+        let path = staging.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+        size += bytes.len() as u64 * 5 / 4;
     }
     let disk = dir.join("data.raw");
     std::fs::File::create(&disk)
-        .and_then(|f| f.set_len(64 << 20))
+        .and_then(|f| f.set_len(size))
         .unwrap();
     let mkfs = std::process::Command::new("mkfs.ext4")
         .args(["-q", "-F", "-d"])
@@ -442,14 +446,16 @@ impl Drop for HostNode {
 
 /// A host dev node with the worker image `dir`'s measurements registered,
 /// a funded worker key and dev account 1 as a provider; boots the worker
-/// appliance with `cmdline` and a `[run]` section pointing at the node,
-/// posts a WASM job and returns the node, the VM and the job id once the
-/// appliance reported evidence.
+/// appliance with `cmdline` and a `[run]` section pointing at the node
+/// (with `model`, a model directory, copied onto the data disk, registered
+/// on chain and served), posts a WASM job and returns the node, the VM, the
+/// PSP, the job id and the model id once the worker started.
 fn appliance_with_a_job(
     dir: &Path,
     cmdline: &str,
     tmp: &Path,
-) -> Option<(HostNode, Vm, Server, String)> {
+    model: Option<&Path>,
+) -> Option<(HostNode, Vm, Server, String, Option<String>)> {
     let aether = static_binaries(&["aether-cli:aether"])?.remove(0);
     let node = HostNode::start(&aether, tmp);
     let manifest = dir.join("manifest.json");
@@ -493,13 +499,53 @@ fn appliance_with_a_job(
         .as_str()
         .unwrap()
         .to_string();
-    let run = format!(
+    let mut run = format!(
         "[run]\nrpc = \"http://10.0.2.2:{}\"\nprovider_id = \"{provider}\"\n\
          worker_key = \"/var/lib/aether/worker.key\"\nlisten = \"0.0.0.0:8600\"\npoll_ms = 200\n",
         node.port
     );
     let key_bytes = std::fs::read(&key_file).unwrap();
-    let disk = data_disk(tmp, &[0x3c; 64], &run, &[("worker.key", &key_bytes)])?;
+    let mut files: Vec<(String, Vec<u8>)> = vec![("worker.key".into(), key_bytes)];
+    let model_id = model.map(|m| {
+        // The model is not in the image: it comes on the data disk and is
+        // checked against its pinned hashes when the worker loads it.
+        for f in aether_infer::MODEL_FILES {
+            files.push((
+                format!("models/all-minilm-l6-v2/{f}"),
+                std::fs::read(m.join(f)).unwrap(),
+            ));
+        }
+        run.push_str("models = [\"/var/lib/aether/models/all-minilm-l6-v2\"]\n");
+        let id = node.cli(&[
+            "model",
+            "register",
+            "--dir",
+            m.to_str().unwrap(),
+            "--governance-key",
+            "dev",
+            "--from-dev",
+            "0",
+        ])["model"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        node.cli(&[
+            "provider",
+            "update",
+            "--provider",
+            &provider,
+            "--model",
+            &id,
+            "--from-dev",
+            "1",
+        ]);
+        id
+    });
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
+    let disk = data_disk(tmp, &[0x3c; 64], &run, &refs)?;
     let (_, mut vm, psp) = boot_with_disk(dir, cmdline, disk, tmp)?;
     vm.wait_for("worker started", BOOT);
     let module = tmp.join("fold.wasm");
@@ -529,7 +575,7 @@ fn appliance_with_a_job(
         .as_str()
         .unwrap()
         .to_string();
-    Some((node, vm, psp, job))
+    Some((node, vm, psp, job, model_id))
 }
 
 #[test]
@@ -539,17 +585,54 @@ fn the_worker_appliance_takes_a_job_from_a_host_node_and_the_chain_accepts_its_r
     };
     let m = manifest(&dir);
     let tmp = tempfile::tempdir().unwrap();
-    let Some((node, mut vm, _psp, job)) =
-        appliance_with_a_job(&dir, m["cmdline"].as_str().unwrap(), tmp.path())
-    else {
+    let model = aether_testkit::minilm_model_dir();
+    let Some((node, mut vm, _psp, job, model_id)) = appliance_with_a_job(
+        &dir,
+        m["cmdline"].as_str().unwrap(),
+        tmp.path(),
+        model.as_deref(),
+    ) else {
         return;
     };
     let posted = Instant::now();
     vm.wait_for("receipt accepted", BOOT);
     eprintln!(
-        "worker-snp appliance: job posted to receipt accepted in {:.1?} (TCG)",
+        "worker-snp appliance: WASM job posted to receipt accepted in {:.1?} (TCG)",
         posted.elapsed()
     );
+    // A model job: all-MiniLM-L6-v2 from the data disk, run under TCG.
+    if let Some(id) = &model_id {
+        let tokens = tmp.path().join("tokens.json");
+        std::fs::write(&tokens, "[101, 7592, 2088, 102]").unwrap();
+        let model_job = node.cli(&[
+            "job",
+            "post",
+            "--model",
+            id,
+            "--tokens",
+            tokens.to_str().unwrap(),
+            "--max-fee",
+            "3",
+            "--deadline-in",
+            "600",
+            "--tee",
+            "snp",
+            "--from-dev",
+            "3",
+        ])["job"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let posted = Instant::now();
+        let line = vm.wait_for("receipt accepted", BOOT);
+        assert!(line.contains(&model_job), "{line}");
+        eprintln!(
+            "worker-snp appliance: model job posted to receipt accepted in {:.1?} (TCG)",
+            posted.elapsed()
+        );
+        let r = node.cli(&["job", "receipt", &model_job]);
+        assert_eq!(r["segments"], 7, "{r}");
+    }
     let status = node.cli(&["job", "status", &job]);
     assert_eq!(status["status"], "receipted", "{status}");
     let r = node.cli(&["job", "receipt", &job]);
@@ -569,7 +652,8 @@ fn a_worker_appliance_with_a_changed_cmdline_has_its_receipt_refused() {
     let m = manifest(&dir);
     let changed = format!("{} aether.debug=1", m["cmdline"].as_str().unwrap());
     let tmp = tempfile::tempdir().unwrap();
-    let Some((node, mut vm, _psp, job)) = appliance_with_a_job(&dir, &changed, tmp.path()) else {
+    let Some((node, mut vm, _psp, job, _)) = appliance_with_a_job(&dir, &changed, tmp.path(), None)
+    else {
         return;
     };
     let line = vm.wait_for("receipt refused", BOOT);

@@ -36,8 +36,8 @@ pub struct RunArgs {
     /// The configuration file (`[run]` and `[evidence]` sections).
     #[arg(long)]
     config: Option<PathBuf>,
-    /// The node's JSON-RPC URL [default: http://127.0.0.1:8545].
-    #[arg(long)]
+    /// The node's JSON-RPC URL (over the config file's) [default: http://127.0.0.1:8545].
+    #[arg(long, env = "AETHER_RPC")]
     rpc: Option<String>,
     /// The provider id (`aether provider register` prints it). (`--provider`
     /// is the evidence provider, as for `attest`.)
@@ -237,7 +237,7 @@ pub fn run_with(
 #[derive(Args, Debug)]
 pub struct WatchArgs {
     /// The node's JSON-RPC URL.
-    #[arg(long, default_value = DEFAULT_RPC)]
+    #[arg(long, env = "AETHER_RPC", default_value = DEFAULT_RPC)]
     rpc: String,
     /// The challenger's key file (pays deposits, receives rewards).
     #[arg(long)]

@@ -5,8 +5,11 @@
 //! simulated root) and a KZG commitment accepted, the job settled after
 //! the challenge window with the exact payouts; a job without a receipt
 //! refunded at its deadline; receipts refused for each of binding,
-//! unregistered measurement, replayed evidence and wrong worker key, with
-//! the check named in `data.check` and nothing changed.
+//! unregistered measurement, revoked measurement, debug guest, untrusted
+//! root, TCB below the minimum, replayed evidence, wrong worker key,
+//! expired job and bad KZG proof, and challenges refused for a wrong proof
+//! of checkpoint j-1 and after the window, each with the check named in
+//! `data.check` and nothing changed.
 
 mod common;
 
@@ -57,7 +60,11 @@ fn body(
 }
 
 fn evidence(measurement: [u8; 48], body: &VcrBody) -> TeeEvidence {
-    match SimSigner::new().snp(measurement, body.report_data(), &SimSnpOptions::default()) {
+    evidence_with(measurement, body, &SimSnpOptions::default())
+}
+
+fn evidence_with(measurement: [u8; 48], body: &VcrBody, options: &SimSnpOptions) -> TeeEvidence {
+    match SimSigner::new().snp(measurement, body.report_data(), options) {
         aether_evidence::Evidence::Snp { report, vek, chain } => TeeEvidence::Snp {
             report: BoundedBytes::new(report).unwrap(),
             vek: BoundedBytes::new(vek).unwrap(),
@@ -343,6 +350,37 @@ fn challenges_are_decided_by_re_executing_one_segment_on_the_node() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // A claim whose checkpoint j-1 data is not the provider's (its proof
+    // against the trace root fails) is refused by the chain.
+    let hashes: Vec<[u8; 32]> = cheat
+        .iter()
+        .map(|d| aether_infer::checkpoint_hash(d))
+        .collect();
+    let proof = |i: usize| -> Vec<Digest> {
+        aether_infer::trace_proof(&hashes, i)
+            .unwrap()
+            .path
+            .into_iter()
+            .map(Digest)
+            .collect()
+    };
+    let invented = Action::Challenge(Challenge {
+        job: cheat_job,
+        claim: ChallengeClaim::Segment {
+            segment: 2,
+            previous: BoundedBytes::new(b"invented".to_vec()).unwrap(),
+            previous_proof: proof(1),
+            claimed: Digest(hashes[2]),
+            claimed_proof: proof(2),
+            challenger: Digest([7; 32]),
+        },
+        deposit: AIC,
+        payout: Address::Key(watcher.key_hash()),
+    });
+    let before = job_status(&node, &cheat_text);
+    let tx = action_tx(&node, &watcher, vec![invented]);
+    assert_eq!(refused_check(&node, &tx), "checkpoint_proof");
+    assert_eq!(job_status(&node, &cheat_text), before);
     let watcher_before = balance(&node, &watcher);
     let bond_before: u128 = node.cli_json(&["provider", "status", &provider_text])["bond"]
         .as_str()
@@ -450,5 +488,158 @@ fn challenges_are_decided_by_re_executing_one_segment_on_the_node() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    node.stop();
+}
+
+/// A dev node whose genesis has `market_toml` in `[genesis.market]`, the
+/// worker image registered, a provider and an assigned WASM job.
+fn market_node(dir: &Path, market_toml: &str) -> (NodeProcess, JobId, String, ProviderId) {
+    let config = dir.join("node.toml");
+    std::fs::write(&config, format!("[genesis.market]\n{market_toml}\n")).unwrap();
+    let node = NodeProcess::start(
+        &dir.join("data"),
+        &NodeOptions {
+            extra: vec!["--config".into(), config.to_str().unwrap().into()],
+            ..NodeOptions::default()
+        },
+    );
+    let manifest = dir.join("manifest.json");
+    write_manifest(&manifest);
+    register_worker_image(&node, &manifest);
+    let (_, provider) = register_provider(&node, &dev_account_key(2), "4");
+    let module = dir.join("job.wasm");
+    std::fs::write(&module, b"\0asm\x01\0\0\0").unwrap();
+    let input = dir.join("input.bin");
+    std::fs::write(&input, b"the job's input").unwrap();
+    let (job, text) = post_wasm(&node, &module, &input, "200");
+    (node, job, text, provider)
+}
+
+/// Submits a receipt for `job` with evidence made by `options` and
+/// returns the refusal's data, checking that the job and the worker's
+/// balance are unchanged.
+fn refused_receipt(
+    node: &NodeProcess,
+    job: JobId,
+    provider: ProviderId,
+    measurement: [u8; 48],
+    options: &SimSnpOptions,
+    tamper: impl FnOnce(&mut VcrBody),
+) -> serde_json::Value {
+    let worker = dev_account_key(2);
+    let data: Vec<Vec<u8>> = vec![b"c0".to_vec(), b"the output".to_vec()];
+    let mut b = body(node, job, provider, &worker, &data);
+    tamper(&mut b);
+    let ev = evidence_with(measurement, &b, options);
+    let job_before = job_status(node, &job.to_string());
+    let balance_before = balance(node, &worker);
+    let tx = action_tx(node, &worker, vec![receipt(b, ev)]);
+    let data = refused_data(node, &tx);
+    assert_eq!(job_status(node, &job.to_string()), job_before);
+    assert_eq!(balance(node, &worker), balance_before);
+    data
+}
+
+#[test]
+fn receipts_are_refused_for_a_revoked_image_a_debug_guest_a_bad_kzg_proof_and_an_expired_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let (node, job, job_text, provider) = market_node(dir.path(), "");
+    let none = |_: &mut VcrBody| {};
+    let defaults = SimSnpOptions::default();
+
+    // An image registered, then revoked by governance: its measurement no
+    // longer counts.
+    let old = dir.path().join("old.json");
+    write_manifest_of(&old, OTHER_MEASUREMENT);
+    register_worker_image(&node, &old);
+    let revoked = node.cli_json(&[
+        "measurement",
+        "revoke",
+        "--manifest",
+        old.to_str().unwrap(),
+        "--governance-key",
+        "dev",
+        "--from-dev",
+        "0",
+    ]);
+    assert_eq!(revoked["receipt"]["status"], "success", "{revoked}");
+    let d = refused_receipt(&node, job, provider, OTHER_MEASUREMENT, &defaults, none);
+    assert_eq!(d["check"], "revoked_measurement", "{d}");
+
+    // A debug guest (policy bit 19): the evidence check names it.
+    let debug = SimSnpOptions {
+        debug: true,
+        ..SimSnpOptions::default()
+    };
+    let d = refused_receipt(&node, job, provider, WORKER_MEASUREMENT, &debug, none);
+    assert_eq!(
+        (&d["check"], &d["evidenceCheck"]),
+        (&json!("evidence"), &json!("debug")),
+        "{d}"
+    );
+
+    // A KZG proof of other data.
+    let d = refused_receipt(&node, job, provider, WORKER_MEASUREMENT, &defaults, |b| {
+        let other = aether_crypto::kzg::commit(b"not the output").unwrap();
+        b.commitment.blobs[0].proof = other[0].proof;
+    });
+    assert_eq!(d["check"], "kzg", "{d}");
+    assert_eq!(job_status(&node, &job_text)["status"], "assigned");
+
+    // A job past its deadline (refunded) takes no receipt.
+    let module = dir.path().join("job.wasm");
+    let input = dir.path().join("input.bin");
+    let (late, late_text) = post_wasm(&node, &module, &input, "3");
+    wait_status(&node, &late_text, "refunded");
+    let d = refused_receipt(&node, late, provider, WORKER_MEASUREMENT, &defaults, none);
+    assert_eq!(d["check"], "job_expired", "{d}");
+    node.stop();
+}
+
+#[test]
+fn receipts_are_refused_by_the_genesis_evidence_policy() {
+    let none = |_: &mut VcrBody| {};
+    let defaults = SimSnpOptions::default();
+
+    // A chain that does not trust the simulated root (as every non-dev
+    // chain): simulated evidence is refused at its root.
+    let dir = tempfile::tempdir().unwrap();
+    let (node, job, _, provider) = market_node(
+        dir.path(),
+        r#"trust_roots = ["amd-milan", "amd-genoa", "amd-turin", "intel-sgx-root-ca"]"#,
+    );
+    let d = refused_receipt(&node, job, provider, WORKER_MEASUREMENT, &defaults, none);
+    assert_eq!(
+        (&d["check"], &d["evidenceCheck"]),
+        (&json!("evidence"), &json!("root_not_allowed")),
+        "{d}"
+    );
+    node.stop();
+
+    // A minimum SNP TCB above the simulated platform's (SNP SVN 22).
+    let dir = tempfile::tempdir().unwrap();
+    let (node, job, _, provider) = market_node(dir.path(), "snp_min_tcb = [0, 0, 23, 0, 0]");
+    let d = refused_receipt(&node, job, provider, WORKER_MEASUREMENT, &defaults, none);
+    assert_eq!(
+        (&d["check"], &d["evidenceCheck"]),
+        (&json!("evidence"), &json!("min_tcb")),
+        "{d}"
+    );
+    // The same evidence from a platform at the minimum is accepted.
+    let at_minimum = SimSnpOptions {
+        reported_tcb: aether_evidence::sim::SnpTcb {
+            snp: 23,
+            ..defaults.reported_tcb
+        },
+        ..SimSnpOptions::default()
+    };
+    let worker = dev_account_key(2);
+    let data: Vec<Vec<u8>> = vec![b"c0".to_vec(), b"the output".to_vec()];
+    let b = body(&node, job, provider, &worker, &data);
+    let ev = evidence_with(WORKER_MEASUREMENT, &b, &at_minimum);
+    let tx = action_tx(&node, &worker, vec![receipt(b, ev)]);
+    submit(&node, &tx).expect("a receipt at the minimum TCB is accepted");
+    node.wait_receipt(&tx.id().to_string());
+    assert_eq!(job_status(&node, &job.to_string())["status"], "receipted");
     node.stop();
 }

@@ -17,11 +17,17 @@ pub const OTHER_MEASUREMENT: [u8; 48] = [0x7c; 48];
 /// A manifest.json of a worker SNP image (what `aether-image build`
 /// writes, reduced to what registration reads).
 pub fn write_manifest(path: &Path) {
+    write_manifest_of(path, WORKER_MEASUREMENT);
+}
+
+/// A worker SNP image manifest listing `measurement` (another
+/// measurement, another image: the image id is the manifest's sha256).
+pub fn write_manifest_of(path: &Path, measurement: [u8; 48]) {
     let manifest = json!({
         "schema": 1, "name": "worker", "tee": "snp", "image": "worker-snp",
         "measurements": {"snp": [
             {"vcpus": 1, "cpu": "EPYC-v4", "vmm": "QEMU", "guest_features": "0x1",
-             "launch_digest": hex::encode(WORKER_MEASUREMENT)},
+             "launch_digest": hex::encode(measurement)},
         ]},
     });
     std::fs::write(path, serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
@@ -75,9 +81,17 @@ pub fn wait_status(node: &NodeProcess, job: &str, want: &str) -> Value {
 
 /// The check a refused submission names.
 pub fn refused_check(node: &NodeProcess, tx: &Transaction) -> String {
+    refused_data(node, tx)["check"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The `data` of a refused submission's error (`check`, `evidenceCheck`).
+pub fn refused_data(node: &NodeProcess, tx: &Transaction) -> Value {
     let e = submit(node, tx).expect_err("refused");
     assert_eq!(e["code"], 1050, "{e}");
-    e["data"]["check"].as_str().unwrap_or_default().to_string()
+    e["data"].clone()
 }
 
 /// The 32 bytes of a hex id the CLI printed.

@@ -117,12 +117,16 @@ pub fn data_bytes(data: &JobData) -> Result<Vec<u8>, JobError> {
     }
 }
 
-/// GET `url` (http/https), at most `limit` bytes.
+/// GET `url` (http/https), at most `limit` bytes. One agent serves every
+/// call, so connections to the same host are reused.
 pub fn fetch(url: &str, limit: u64) -> Result<Vec<u8>, JobError> {
-    let agent = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .new_agent();
+    static AGENT: std::sync::OnceLock<ureq::Agent> = std::sync::OnceLock::new();
+    let agent = AGENT.get_or_init(|| {
+        ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .new_agent()
+    });
     let response = agent
         .get(url)
         .call()

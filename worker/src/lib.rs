@@ -14,6 +14,7 @@
 pub mod config;
 pub mod evidence;
 pub mod job;
+pub mod poll;
 pub mod runner;
 pub mod serve;
 pub mod store;

@@ -37,7 +37,7 @@ use aether_types::{
     ProviderId, TeeEvidence, Vcr, VcrBody,
 };
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 /// What the runner needs.
@@ -255,22 +255,14 @@ impl Runner {
     /// Runs until `stop` is set or `for_at_least` has passed (then returns
     /// after the current round): lets a caller refresh its status.
     pub fn run_for(&mut self, stop: &AtomicBool, for_at_least: Duration) {
-        let until = Instant::now() + for_at_least;
-        let mut backoff = self.cfg.poll_interval;
-        while !stop.load(Ordering::Relaxed) && Instant::now() < until {
-            match self.step() {
-                Ok(true) => {
-                    backoff = self.cfg.poll_interval;
-                    std::thread::sleep(self.cfg.poll_interval);
-                }
-                Ok(false) => backoff = self.cfg.poll_interval,
-                Err(e) => {
-                    tracing::warn!(error = %e, retry_in = ?backoff, "cannot read the chain");
-                    std::thread::sleep(backoff);
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
-                }
-            }
-        }
+        let interval = self.cfg.poll_interval;
+        crate::poll::poll(
+            stop,
+            Some(Instant::now() + for_at_least),
+            interval,
+            || self.step(),
+            std::thread::sleep,
+        );
     }
 
     /// Works on one taken job: `(new state, detail, tx)`; `Err` leaves it

@@ -231,4 +231,34 @@ mod tests {
         assert!(e.contains("not a worker state file"), "{e}");
         assert!(parse_checkpoints(b"{\"checkpoints\": [\"zz\"]}").is_err());
     }
+
+    proptest::proptest! {
+        /// Checkpoint files come from other workers' HTTP endpoints: any
+        /// bytes give data or an error, never a panic; every list of
+        /// checkpoint data round-trips through the served encoding.
+        #[test]
+        fn checkpoint_files_decode_or_fail_cleanly(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512),
+            data in proptest::collection::vec(proptest::collection::vec(proptest::num::u8::ANY, 0..64), 0..8),
+        ) {
+            let _ = parse_checkpoints(&bytes);
+            let list: Vec<String> = data.iter().map(hex::encode).collect();
+            let text = serde_json::json!({ "checkpoints": list }).to_string();
+            proptest::prop_assert_eq!(parse_checkpoints(text.as_bytes()).unwrap(), data);
+            // A served file cut short is an error, not a shorter list.
+            if text.len() > 1 {
+                proptest::prop_assert!(parse_checkpoints(&text.as_bytes()[..text.len() - 1]).is_err());
+            }
+        }
+
+        /// A state file of any bytes loads or gives the clear error.
+        #[test]
+        fn state_files_load_or_fail_cleanly(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("state.json"), &bytes).unwrap();
+            if let Err(e) = Store::open(dir.path()).unwrap().load() {
+                proptest::prop_assert!(e.contains("not a worker state file"), "{}", e);
+            }
+        }
+    }
 }

@@ -23,7 +23,7 @@ use aether_ledger::market::{ClaimError, ClaimTarget, ReexecError, SegmentExecuto
 use aether_rpc_types::market::EventDto;
 use aether_types::{Action, Address, Challenge, Digest, JobId, JobKind};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 /// Largest checkpoint file fetched.
@@ -192,21 +192,8 @@ impl Watchtower {
 
     /// Runs until `stop` is set.
     pub fn run(&mut self, stop: &AtomicBool) {
-        let mut backoff = self.cfg.poll_interval;
-        while !stop.load(Ordering::Relaxed) {
-            match self.step() {
-                Ok(true) => {
-                    backoff = self.cfg.poll_interval;
-                    std::thread::sleep(self.cfg.poll_interval);
-                }
-                Ok(false) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, retry_in = ?backoff, "cannot read the chain");
-                    std::thread::sleep(backoff);
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
-                }
-            }
-        }
+        let interval = self.cfg.poll_interval;
+        crate::poll::poll(stop, None, interval, || self.step(), std::thread::sleep);
     }
 
     fn checkpoints(&self, job: &str) -> Result<Vec<Vec<u8>>, String> {

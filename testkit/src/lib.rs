@@ -205,3 +205,25 @@ pub const WASM_FOLD_JOB: &str = r#"(module
             (i64.store (i32.const 1028) (global.get $acc))
             (i32.const 1))
       (else (i32.const 0)))))"#;
+
+/// A one-shot HTTP/1.1 server on 127.0.0.1: answers the first request with
+/// `status` (e.g. `"200 OK"`) and `body`, then closes. Returns its address.
+pub fn serve_once(status: &'static str, body: Vec<u8>) -> std::net::SocketAddr {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("local address");
+    std::thread::spawn(move || {
+        let Ok((mut s, _)) = listener.accept() else {
+            return;
+        };
+        let mut buf = [0u8; 4096];
+        let _ = s.read(&mut buf);
+        let head = format!(
+            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        let _ = s.write_all(head.as_bytes());
+        let _ = s.write_all(&body);
+    });
+    addr
+}

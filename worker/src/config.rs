@@ -60,6 +60,9 @@ pub struct RunSection {
     pub listen: Option<String>,
     /// Poll interval in milliseconds.
     pub poll_ms: Option<u64>,
+    /// The URL clients reach the HTTP endpoint at (large outputs are
+    /// published under it).
+    pub public_url: Option<String>,
 }
 
 /// `[evidence]`.

@@ -13,12 +13,10 @@
 use aether_infer::{Model, WasmJob, WasmLimits};
 use aether_types::{JobData, JobKind, ModelId, RuntimeId};
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// Largest job datum fetched from an external location.
-pub const MAX_EXTERNAL_DATA: u64 = 64 << 20;
+pub const MAX_EXTERNAL_DATA: u64 = aether_client::data::MAX_EXTERNAL_DATA;
 
 /// The runtime a WASM receipt names: `BLAKE3-derive-key("aether-infer v1
 /// runtime-id", "aether-infer/wasmi-fuel/segment-1")`, as
@@ -93,57 +91,13 @@ impl Models {
 /// The bytes of job data: inline, or fetched from its location (at most
 /// [`MAX_EXTERNAL_DATA`]) and checked against its hash.
 pub fn data_bytes(data: &JobData) -> Result<Vec<u8>, JobError> {
-    match data {
-        JobData::Inline(b) => Ok(b.as_slice().to_vec()),
-        JobData::External {
-            hash,
-            size,
-            location,
-        } => {
-            if *size > MAX_EXTERNAL_DATA {
-                return Err(JobError::Data(format!(
-                    "{size} bytes at {location}: above the {MAX_EXTERNAL_DATA}-byte limit"
-                )));
-            }
-            let bytes = fetch(location.as_str(), *size)?;
-            let got = JobData::hash_bytes(&bytes);
-            if got != *hash {
-                return Err(JobError::Data(format!(
-                    "{location} hashes to {got}, the job says {hash}"
-                )));
-            }
-            Ok(bytes)
-        }
-    }
+    aether_client::data::data_bytes(data, MAX_EXTERNAL_DATA)
+        .map_err(|e| JobError::Data(e.to_string()))
 }
 
-/// GET `url` (http/https), at most `limit` bytes. One agent serves every
-/// call, so connections to the same host are reused.
+/// GET `url` (http/https), at most `limit` bytes.
 pub fn fetch(url: &str, limit: u64) -> Result<Vec<u8>, JobError> {
-    static AGENT: std::sync::OnceLock<ureq::Agent> = std::sync::OnceLock::new();
-    let agent = AGENT.get_or_init(|| {
-        ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(30)))
-            .build()
-            .new_agent()
-    });
-    let response = agent
-        .get(url)
-        .call()
-        .map_err(|e| JobError::Data(format!("GET {url}: {e}")))?;
-    let mut bytes = Vec::new();
-    response
-        .into_body()
-        .into_reader()
-        .take(limit.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(|e| JobError::Data(format!("GET {url}: {e}")))?;
-    if bytes.len() as u64 > limit {
-        return Err(JobError::Data(format!(
-            "GET {url}: more than {limit} bytes"
-        )));
-    }
-    Ok(bytes)
+    aether_client::data::fetch(url, limit).map_err(|e| JobError::Data(e.to_string()))
 }
 
 /// A finished run: every checkpoint's data, in order.

@@ -58,6 +58,10 @@ pub struct RunArgs {
     /// Poll interval once caught up, milliseconds [default: 200].
     #[arg(long)]
     poll_ms: Option<u64>,
+    /// The URL clients reach the HTTP endpoint at: outputs too large for a
+    /// receipt are published as `<URL>/jobs/<id>/output` [default: http://<bound --listen>].
+    #[arg(long)]
+    public_url: Option<String>,
     /// Test builds only: corrupt checkpoint N of every run (and everything after it).
     #[cfg(feature = "cheat")]
     #[arg(long, hide = true)]
@@ -98,6 +102,7 @@ impl RunArgs {
             data_dir: None,
             listen: None,
             poll_ms: None,
+            public_url: None,
             #[cfg(feature = "cheat")]
             cheat: None,
             evidence,
@@ -202,8 +207,18 @@ pub fn run_with(
     tracing::info!(%bound, "serving checkpoints, /status and /metrics");
     // Where the endpoint is, for scripts and tests (`--listen` with port 0).
     aether_worker::store::write_atomic(&data_dir.join("http.addr"), bound.to_string().as_bytes())?;
+    let public_url = args
+        .public_url
+        .clone()
+        .or_else(|| r.public_url.clone())
+        .unwrap_or_else(|| format!("http://{bound}"));
+    let public_url = public_url.trim_end_matches('/').to_string();
+    if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+        return Err(format!("--public-url {public_url}: not an http(s) URL"));
+    }
     let mut runner = Runner::start(RunConfig {
         rpc,
+        public_url,
         provider,
         worker_key,
         models,

@@ -33,8 +33,8 @@ use aether_crypto::ed25519::Keypair;
 use aether_evidence::Evidence;
 use aether_rpc_types::market::{EventDto, JobDto};
 use aether_types::{
-    Action, Address, BoundedBytes, ChainId, Digest, JobData, JobId, JobKind, OutputCommitment,
-    ProviderId, TeeEvidence, Vcr, VcrBody,
+    Action, Address, BoundedBytes, BoundedString, ChainId, Digest, JobData, JobId, JobKind,
+    MAX_INLINE_DATA, OutputCommitment, ProviderId, TeeEvidence, Vcr, VcrBody,
 };
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -44,6 +44,10 @@ use std::time::{Duration, Instant};
 pub struct RunConfig {
     /// The node's JSON-RPC URL.
     pub rpc: String,
+    /// Where clients reach our HTTP endpoint (no trailing slash): an
+    /// output above the inline limit is published at
+    /// `<public_url>/jobs/<id>/output` and the receipt carries its hash.
+    pub public_url: String,
     /// Our provider.
     pub provider: ProviderId,
     /// The provider's worker key (signs and pays for receipts).
@@ -333,9 +337,18 @@ impl Runner {
             worker_key: self.cfg.worker_key.public_key(),
             runtime: run.runtime,
             input_hash: kind.input_hash(),
-            output: match JobData::inline(output) {
-                Ok(d) => d,
-                Err(e) => return failed(format!("output too large to carry inline: {e}")),
+            output: if output.len() <= MAX_INLINE_DATA {
+                JobData::inline(output).map_err(|e| e.to_string())?
+            } else {
+                let location = format!("{}/jobs/{id}/output", self.cfg.public_url);
+                JobData::External {
+                    hash: JobData::hash_bytes(&output),
+                    size: output.len() as u64,
+                    location: match BoundedString::new(location) {
+                        Ok(l) => l,
+                        Err(e) => return failed(format!("output location: {e}")),
+                    },
+                }
             },
             commitment: OutputCommitment {
                 root: OutputCommitment::compute_root(&blobs),

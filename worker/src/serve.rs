@@ -3,6 +3,7 @@
 //! | path | answer |
 //! |---|---|
 //! | `/jobs/<job id>/checkpoints` | `{"checkpoints": ["<hex>", ...]}`: the data of every checkpoint of our receipt for the job (what `aether job challenge --checkpoints` and `aether-worker watch` read) |
+//! | `/jobs/<job id>/output` | the job's output bytes (its last checkpoint's data): where a receipt whose output is above the inline limit says to fetch it |
 //! | `/status` | the worker's status (JSON: provider, jobs by state, next height) |
 //! | `/metrics` | Prometheus text: `aether_worker_jobs_taken_total`, `_done_total`, `_failed_total`, `aether_worker_inference_seconds`, `aether_worker_evidence_seconds` |
 //!
@@ -132,6 +133,14 @@ pub fn answer(served: &Served, method: &Method, path: &str) -> Response<Full<Byt
                 text(StatusCode::INTERNAL_SERVER_ERROR, "storage error\n")
             }
         },
+        ["jobs", job, "output"] => match served.store.output(job) {
+            Ok(Some(bytes)) => reply(StatusCode::OK, "application/octet-stream", bytes),
+            Ok(None) => text(StatusCode::NOT_FOUND, "no output for that job here\n"),
+            Err(e) => {
+                tracing::warn!(error = %e, "serve: reading an output");
+                text(StatusCode::INTERNAL_SERVER_ERROR, "storage error\n")
+            }
+        },
         ["status"] => reply(
             StatusCode::OK,
             "application/json",
@@ -144,7 +153,7 @@ pub fn answer(served: &Served, method: &Method, path: &str) -> Response<Full<Byt
         ),
         _ => text(
             StatusCode::NOT_FOUND,
-            "not found: /jobs/<id>/checkpoints, /status, /metrics\n",
+            "not found: /jobs/<id>/checkpoints, /jobs/<id>/output, /status, /metrics\n",
         ),
     }
 }
@@ -252,12 +261,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = served(dir.path());
         let job = "0f".repeat(32);
-        s.store.save_checkpoints(&job, &[vec![7]]).unwrap();
+        s.store
+            .save_checkpoints(&job, &[vec![7], vec![8, 9]])
+            .unwrap();
         s.metrics.taken.inc();
         let get = |p: &str| answer(&s, &Method::GET, p);
         assert_eq!(
             get(&format!("/jobs/{job}/checkpoints")).status(),
             StatusCode::OK
+        );
+        assert_eq!(s.store.output(&job).unwrap(), Some(vec![8, 9]));
+        assert_eq!(get(&format!("/jobs/{job}/output")).status(), StatusCode::OK);
+        assert_eq!(
+            get(&format!("/jobs/{}/output", "1f".repeat(32))).status(),
+            StatusCode::NOT_FOUND
         );
         assert_eq!(
             get(&format!("/jobs/{}/checkpoints", "1f".repeat(32))).status(),

@@ -164,6 +164,17 @@ impl Store {
     }
 }
 
+impl Store {
+    /// A job's output as served: the last checkpoint's data, if the job
+    /// ran here.
+    pub fn output(&self, job: &str) -> Result<Option<Vec<u8>>, String> {
+        let Some(bytes) = self.checkpoints_json(job)? else {
+            return Ok(None);
+        };
+        Ok(parse_checkpoints(&bytes)?.pop())
+    }
+}
+
 /// Parses a checkpoints file (`{"checkpoints": ["<hex>", ...]}`).
 pub fn parse_checkpoints(bytes: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     #[derive(Deserialize)]

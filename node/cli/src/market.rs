@@ -276,7 +276,8 @@ pub(crate) enum JobCommand {
     Result {
         /// The job id.
         job: String,
-        /// Write the inline output bytes to this file.
+        /// Write the output bytes to this file (an external output is
+        /// fetched from its location and checked against its hash).
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -980,9 +981,14 @@ pub(crate) fn job(cmd: JobCommand, args: &ClientArgs) -> Result<(), CliError> {
             let r = client.compute_receipt(&id)?.ok_or_else(|| {
                 CliError::Failed(format!("job {id} has no receipt yet (status {})", j.status))
             })?;
-            if let (Some(path), Some(hex_out)) = (&out, &r.output.inline) {
-                let bytes = hex::decode(hex_out)
-                    .map_err(|e| CliError::Failed(format!("the node's output hex: {e}")))?;
+            if let Some(path) = &out {
+                // Inline bytes as the node has them; an external output
+                // fetched from its location and checked against its hash.
+                let data = JobData::try_from(&r.output)
+                    .map_err(|e| CliError::Failed(format!("the node's output: {e}")))?;
+                let bytes =
+                    aether_client::data::data_bytes(&data, aether_client::data::MAX_EXTERNAL_DATA)
+                        .map_err(|e| CliError::Failed(e.to_string()))?;
                 std::fs::write(path, bytes).map_err(|e| {
                     CliError::Usage(format!("cannot write {}: {e}", path.display()))
                 })?;
@@ -1000,14 +1006,12 @@ pub(crate) fn job(cmd: JobCommand, args: &ClientArgs) -> Result<(), CliError> {
                 println!("output      {} ({} bytes)", r.output.hash, r.output.size);
                 match (&r.output.inline, &r.output.location) {
                     (Some(h), _) if out.is_none() => println!("bytes       {h}"),
-                    (Some(_), _) => println!(
-                        "written to  {}",
-                        out.as_ref()
-                            .map(|p| p.display().to_string())
-                            .unwrap_or_default()
-                    ),
-                    (None, Some(l)) => println!("fetch from  {l}"),
-                    (None, None) => {}
+                    (None, Some(l)) if out.is_none() => println!("fetch from  {l}"),
+                    _ => {
+                        if let Some(p) = &out {
+                            println!("written to  {} (hash checked)", p.display());
+                        }
+                    }
                 }
                 println!("kzg root    {}", r.commitment_root);
                 if j.status != "settled" {

@@ -276,6 +276,45 @@ fn the_worker_runs_assigned_jobs_and_its_receipts_are_accepted_and_settled() {
     );
     let _ = job;
 
+    // An output above the receipt's inline limit: the worker publishes it
+    // on its endpoint, the receipt carries its hash, size and location,
+    // and `aether job result --out` fetches it and checks the hash.
+    let big = s.dir.path().join("big.wasm");
+    let big_module = wat::parse_str(BIG_OUTPUT_JOB).unwrap();
+    std::fs::write(&big, &big_module).unwrap();
+    let (_, big_text) = post_wasm(&s.node, &big, &s.input, "200");
+    wait_status(&s.node, &big_text, "receipted");
+    let result = s.node.cli_json(&["job", "result", &big_text]);
+    assert_eq!(result["output"]["inline"], Value::Null, "{result}");
+    assert_eq!(
+        result["output"]["location"],
+        format!("{}/jobs/{big_text}/output", w.url),
+        "{result}"
+    );
+    let expected = aether_infer::WasmJob::new(&big_module, aether_infer::WasmLimits::default())
+        .unwrap()
+        .run(&std::fs::read(&s.input).unwrap())
+        .unwrap()
+        .checkpoints
+        .pop()
+        .unwrap();
+    assert!(expected.len() > aether_types::MAX_INLINE_DATA);
+    assert_eq!(result["output"]["size"], expected.len());
+    let out_file = s.dir.path().join("big.out");
+    let out = s.node.cli(&[
+        "job",
+        "result",
+        &big_text,
+        "--out",
+        out_file.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read(&out_file).unwrap(), expected);
+
     // A job the worker cannot run (a module whose step never returns runs
     // out of fuel) gets no receipt: the worker says why, the chain refunds
     // the client at the deadline. Never a hang.
@@ -294,7 +333,7 @@ fn the_worker_runs_assigned_jobs_and_its_receipts_are_accepted_and_settled() {
 
     let metrics = w.get("/metrics");
     assert!(
-        metrics.contains("aether_worker_jobs_done_total 1"),
+        metrics.contains("aether_worker_jobs_done_total 2"),
         "{metrics}"
     );
     assert!(
@@ -302,7 +341,7 @@ fn the_worker_runs_assigned_jobs_and_its_receipts_are_accepted_and_settled() {
         "{metrics}"
     );
     let status: Value = serde_json::from_str(&w.get("/status")).unwrap();
-    assert_eq!(status["submitted"], 1, "{status}");
+    assert_eq!(status["submitted"], 2, "{status}");
     assert_eq!(status["failed"], 1, "{status}");
 
     // `aether-worker status` reads the same from the data directory.
@@ -328,6 +367,23 @@ fn the_worker_runs_assigned_jobs_and_its_receipts_are_accepted_and_settled() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no worker state here"));
 }
+
+/// A step-ABI module whose one step writes a 100,000-byte output (above
+/// the 64 KiB a receipt carries inline).
+const BIG_OUTPUT_JOB: &str = r#"(module
+  (memory (export "memory") 2)
+  (global (export "io") i32 (i32.const 0))
+  (func (export "step") (result i32)
+    (local $i i32)
+    (i32.store (i32.const 0) (i32.const 100000))
+    (block $done
+      (loop $l
+        (br_if $done (i32.ge_u (local.get $i) (i32.const 100000)))
+        (i32.store (i32.add (i32.const 4) (local.get $i))
+                   (i32.mul (local.get $i) (i32.const 0x9e3779b1)))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $l)))
+    (i32.const 1)))"#;
 
 /// A step-ABI module whose `step` loops forever: every run ends out of fuel.
 const SPIN_JOB: &str = r#"(module

@@ -44,6 +44,8 @@ pub mod amount;
 pub mod blocking;
 pub mod builder;
 #[cfg(feature = "rpc")]
+pub mod data;
+#[cfg(feature = "rpc")]
 mod error;
 #[cfg(feature = "rpc")]
 pub mod rpc;

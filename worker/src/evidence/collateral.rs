@@ -92,7 +92,6 @@ impl Source {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::{Read, Write};
 
     #[test]
     fn sources_parse() {
@@ -129,19 +128,7 @@ mod tests {
 
     /// A one-shot HTTP/1.1 server on 127.0.0.1 answering `status` and `body`.
     fn serve_once(status: &'static str, body: Vec<u8>) -> String {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = l.local_addr().unwrap();
-        std::thread::spawn(move || {
-            let (mut s, _) = l.accept().unwrap();
-            let mut buf = [0u8; 4096];
-            let _ = s.read(&mut buf);
-            let head = format!(
-                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = s.write_all(head.as_bytes());
-            let _ = s.write_all(&body);
-        });
+        let addr = aether_testkit::serve_once(status, body);
         format!("http://{addr}/collateral.json")
     }
 

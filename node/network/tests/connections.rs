@@ -255,9 +255,9 @@ fn restartable_node_process() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let _node = start(index, &peers, &|_| {});
+        let _node = start(index, &peers, &restart_config);
         // Until SIGKILL.
-        tokio::time::sleep(Duration::from_secs(60)).await;
+        tokio::time::sleep(Duration::from_secs(300)).await;
     });
 }
 
@@ -294,17 +294,29 @@ impl Drop for NodeProcess {
     }
 }
 
+/// The restart test's idle timeout: far above anything the test waits, so
+/// a reconnection can only come from the stateless reset.
+const RESTART_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+
+fn restart_config(c: &mut aether_network::NetworkConfig) {
+    c.idle_timeout = RESTART_IDLE_TIMEOUT;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_restarted_node_with_the_same_identity_reconnects_within_a_second() {
+async fn a_restarted_node_with_the_same_identity_is_reset_and_redialled() {
     let peers = validator_set(2);
     // Node 0 dials; node 1 (a child process that is killed and restarted)
-    // only accepts, so node 0 must notice the restart. The idle timeout
-    // (10 s) is far above the bound: only the stateless reset (same key,
-    // same reset and connection-id keys) makes it.
-    let n0 = start(0, &peers, &|_| {});
+    // only accepts, so node 0 must notice the restart. With a 120 s idle
+    // timeout only the stateless reset (same key, same reset and
+    // connection-id keys) can end the old connection within the wait, and
+    // its close reason says so. How fast it happens depends on how long
+    // the child takes to start (node 0's probes back off exponentially
+    // while nobody answers), so the time is printed, not asserted: on an
+    // idle machine 0.14-0.42 s after the restart began (docs/BENCHMARKS.md).
+    let n0 = start(0, &peers, &restart_config);
     let mut child = NodeProcess::spawn(1, &peers);
     assert!(
-        wait_until(Duration::from_secs(10), || n0.net.connected_peers()
+        wait_until(Duration::from_secs(30), || n0.net.connected_peers()
             == vec![ValidatorIndex(1)])
         .await,
         "first connection"
@@ -315,7 +327,7 @@ async fn a_restarted_node_with_the_same_identity_reconnects_within_a_second() {
         drop(child); // SIGKILL
         let started = std::time::Instant::now();
         child = NodeProcess::spawn(1, &peers);
-        let reconnected = wait_until(Duration::from_secs(5), || {
+        let reconnected = wait_until(Duration::from_secs(60), || {
             n0.net
                 .connection(ValidatorIndex(1))
                 .is_some_and(|c| c.stable_id() != old.stable_id() && c.close_reason().is_none())
@@ -323,12 +335,12 @@ async fn a_restarted_node_with_the_same_identity_reconnects_within_a_second() {
         .await;
         let took = started.elapsed();
         eprintln!("round {round}: reconnected {took:?} after the restart began");
-        assert!(reconnected, "round {round}: no reconnection");
+        assert!(reconnected, "round {round}: no reconnection within 60 s");
         assert!(
-            took < Duration::from_secs(1),
-            "round {round}: reconnected after {took:?}"
+            matches!(old.close_reason(), Some(quinn::ConnectionError::Reset)),
+            "round {round}: the old connection ended by {:?}, not by a stateless reset",
+            old.close_reason()
         );
-        assert!(old.close_reason().is_some());
     }
     drop(child);
     n0.net.shutdown().await;

@@ -435,6 +435,25 @@ impl HostNode {
         );
         serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
     }
+
+    /// Dev account 3 posts a job of `kind` (`--wasm M --input I` or
+    /// `--model ID --tokens F`): 3 AIC max fee, SNP, 600 blocks to its
+    /// deadline (TCG is slow). The job id.
+    fn post_job(&self, kind: &[&str]) -> String {
+        let mut args = vec!["job", "post"];
+        args.extend_from_slice(kind);
+        args.extend_from_slice(&[
+            "--max-fee",
+            "3",
+            "--deadline-in",
+            "600",
+            "--tee",
+            "snp",
+            "--from-dev",
+            "3",
+        ]);
+        self.cli(&args)["job"].as_str().unwrap().to_string()
+    }
 }
 
 impl Drop for HostNode {
@@ -556,25 +575,12 @@ fn appliance_with_a_job(
     .unwrap();
     let input = tmp.join("input.bin");
     std::fs::write(&input, b"forty bytes of input for three steps...").unwrap();
-    let job = node.cli(&[
-        "job",
-        "post",
+    let job = node.post_job(&[
         "--wasm",
         module.to_str().unwrap(),
         "--input",
         input.to_str().unwrap(),
-        "--max-fee",
-        "3",
-        "--deadline-in",
-        "600",
-        "--tee",
-        "snp",
-        "--from-dev",
-        "3",
-    ])["job"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    ]);
     Some((node, vm, psp, job, model_id))
 }
 
@@ -604,25 +610,7 @@ fn the_worker_appliance_takes_a_job_from_a_host_node_and_the_chain_accepts_its_r
     if let Some(id) = &model_id {
         let tokens = tmp.path().join("tokens.json");
         std::fs::write(&tokens, "[101, 7592, 2088, 102]").unwrap();
-        let model_job = node.cli(&[
-            "job",
-            "post",
-            "--model",
-            id,
-            "--tokens",
-            tokens.to_str().unwrap(),
-            "--max-fee",
-            "3",
-            "--deadline-in",
-            "600",
-            "--tee",
-            "snp",
-            "--from-dev",
-            "3",
-        ])["job"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let model_job = node.post_job(&["--model", id, "--tokens", tokens.to_str().unwrap()]);
         let posted = Instant::now();
         let line = vm.wait_for("receipt accepted", BOOT);
         assert!(line.contains(&model_job), "{line}");

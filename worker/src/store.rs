@@ -162,9 +162,7 @@ impl Store {
         };
         crate::job::read_optional(&path).map_err(|e| io("cannot read", &path, e))
     }
-}
 
-impl Store {
     /// A job's output as served: the last checkpoint's data, if the job
     /// ran here.
     pub fn output(&self, job: &str) -> Result<Option<Vec<u8>>, String> {

@@ -515,9 +515,27 @@ fn market_node(dir: &Path, market_toml: &str) -> (NodeProcess, JobId, String, Pr
     (node, job, text, provider)
 }
 
-/// Submits a receipt for `job` with evidence made by `options` and
-/// returns the refusal's data, checking that the job and the worker's
-/// balance are unchanged.
+/// The worker's (dev account 2's) receipt transaction for `job`: a
+/// two-checkpoint run, the body changed by `tamper`, evidence of
+/// `measurement` made by `options`.
+fn receipt_tx(
+    node: &NodeProcess,
+    job: JobId,
+    provider: ProviderId,
+    measurement: [u8; 48],
+    options: &SimSnpOptions,
+    tamper: impl FnOnce(&mut VcrBody),
+) -> Transaction {
+    let worker = dev_account_key(2);
+    let data: Vec<Vec<u8>> = vec![b"c0".to_vec(), b"the output".to_vec()];
+    let mut b = body(node, job, provider, &worker, &data);
+    tamper(&mut b);
+    let ev = evidence_with(measurement, &b, options);
+    action_tx(node, &worker, vec![receipt(b, ev)])
+}
+
+/// Submits [`receipt_tx`] and returns the refusal's data, checking that
+/// the job and the worker's balance are unchanged.
 fn refused_receipt(
     node: &NodeProcess,
     job: JobId,
@@ -527,13 +545,9 @@ fn refused_receipt(
     tamper: impl FnOnce(&mut VcrBody),
 ) -> serde_json::Value {
     let worker = dev_account_key(2);
-    let data: Vec<Vec<u8>> = vec![b"c0".to_vec(), b"the output".to_vec()];
-    let mut b = body(node, job, provider, &worker, &data);
-    tamper(&mut b);
-    let ev = evidence_with(measurement, &b, options);
     let job_before = job_status(node, &job.to_string());
     let balance_before = balance(node, &worker);
-    let tx = action_tx(node, &worker, vec![receipt(b, ev)]);
+    let tx = receipt_tx(node, job, provider, measurement, options, tamper);
     let data = refused_data(node, &tx);
     assert_eq!(job_status(node, &job.to_string()), job_before);
     assert_eq!(balance(node, &worker), balance_before);
@@ -633,11 +647,7 @@ fn receipts_are_refused_by_the_genesis_evidence_policy() {
         },
         ..SimSnpOptions::default()
     };
-    let worker = dev_account_key(2);
-    let data: Vec<Vec<u8>> = vec![b"c0".to_vec(), b"the output".to_vec()];
-    let b = body(&node, job, provider, &worker, &data);
-    let ev = evidence_with(WORKER_MEASUREMENT, &b, &at_minimum);
-    let tx = action_tx(&node, &worker, vec![receipt(b, ev)]);
+    let tx = receipt_tx(&node, job, provider, WORKER_MEASUREMENT, &at_minimum, none);
     submit(&node, &tx).expect("a receipt at the minimum TCB is accepted");
     node.wait_receipt(&tx.id().to_string());
     assert_eq!(job_status(&node, &job.to_string())["status"], "receipted");

@@ -402,6 +402,13 @@ impl Core {
         &self.safety
     }
 
+    /// Whether `qc` is a valid quorum certificate of this epoch's set
+    /// (signatures aggregated over more than 2/3 of the stake; memoised).
+    /// Block sync uses it to check the finality certificates peers serve.
+    pub fn verify_quorum_cert(&mut self, qc: &QuorumCert) -> bool {
+        self.verify_qc(qc)
+    }
+
     /// Id and height of the last committed block.
     pub fn committed(&self) -> (BlockHash, u64) {
         (self.tree.root.id, self.tree.root.height)

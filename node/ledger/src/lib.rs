@@ -95,5 +95,5 @@ pub use market::{MarketError, MarketParams, NoExecutor, ReexecError, SegmentExec
 pub use params::{FeeSchedule, ProtocolParams, ScriptLimits};
 pub use script::{ACCEPT, HOST_CALL_FUEL, ScriptEngine, ScriptRun};
 pub use staking::{BlockConsensus, StakingError, StakingParams};
-pub use state::{MemoryUtxoSet, StateDiff, TxEffect, UtxoView, utxo_leaf};
+pub use state::{MemoryUtxoSet, PendingView, StateDiff, TxEffect, UtxoView, utxo_leaf};
 pub use validate::{AppliedTx, BlockContext, VerifiedWitnesses, check_stateless};

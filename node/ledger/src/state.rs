@@ -200,6 +200,71 @@ impl UtxoView for MemoryUtxoSet {
     }
 }
 
+/// The state after a chain of **pending** blocks: a committed base view
+/// and the diffs of the blocks above it, oldest first. Consensus executes a
+/// proposal on top of its parent before the parent is final; this is the
+/// view it executes against (nothing is written until a block commits).
+///
+/// A lookup walks the diffs from the newest: an output created by a diff
+/// is live there, one a diff spent is gone, otherwise the older diffs and
+/// then the base decide; objects likewise. Pending chains are short (two or
+/// three blocks in the two-chain rule), so the walk is a few map probes.
+pub struct PendingView<'a, V: ?Sized> {
+    base: &'a V,
+    diffs: Vec<&'a StateDiff>,
+}
+
+impl<'a, V: UtxoView + ?Sized> PendingView<'a, V> {
+    /// The state of `base` after `diffs` (oldest first).
+    pub fn new(base: &'a V, diffs: Vec<&'a StateDiff>) -> Self {
+        PendingView { base, diffs }
+    }
+}
+
+impl<V: UtxoView + ?Sized> UtxoView for PendingView<'_, V> {
+    fn utxo(&self, out_point: &OutPoint) -> Result<Option<TxOutput>, ViewError> {
+        for diff in self.diffs.iter().rev() {
+            if let Some(output) = diff.created.get(out_point) {
+                return Ok(Some(output.clone()));
+            }
+            if diff.spent.contains(out_point) {
+                return Ok(None);
+            }
+        }
+        self.base.utxo(out_point)
+    }
+
+    fn object(&self, key: &ObjectKey) -> Result<Option<Object>, ViewError> {
+        for diff in self.diffs.iter().rev() {
+            if let Some(object) = diff.objects.get(key) {
+                return Ok(object.clone());
+            }
+        }
+        self.base.object(key)
+    }
+
+    fn due_at(&self, height: u64) -> Result<Vec<ObjectKey>, ViewError> {
+        let mut keys: BTreeSet<ObjectKey> = BTreeSet::new();
+        for key in self.base.due_at(height)? {
+            if !self.diffs.iter().any(|d| d.objects.contains_key(&key)) {
+                keys.insert(key);
+            }
+        }
+        // The newest write of each key decides whether it is due.
+        let mut decided: BTreeSet<ObjectKey> = BTreeSet::new();
+        for diff in self.diffs.iter().rev() {
+            for (key, object) in &diff.objects {
+                if decided.insert(*key)
+                    && object.as_ref().and_then(Object::due_height) == Some(height)
+                {
+                    keys.insert(*key);
+                }
+            }
+        }
+        Ok(keys.into_iter().collect())
+    }
+}
+
 /// Effects of one transaction on the state.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TxEffect {
@@ -352,5 +417,84 @@ mod tests {
         after.apply(&diff);
         assert_eq!(after.len(), 1);
         assert_eq!(after.get(&c), Some(&out(3)));
+    }
+
+    fn delegation(id: u8, release: Option<u64>) -> (ObjectKey, Object) {
+        (
+            ObjectKey::Delegation(aether_types::DelegationId([id; 32])),
+            Object::Delegation(aether_types::DelegationRecord {
+                validator: aether_types::ValidatorId([1; 32]),
+                delegator: KeyHash([id; 32]),
+                shares: 1,
+                unbonding: release
+                    .map(|h| aether_types::StakeUnbonding {
+                        epoch: aether_types::Epoch(0),
+                        shares: 1,
+                        release_height: h,
+                    })
+                    .into_iter()
+                    .collect(),
+            }),
+        )
+    }
+
+    proptest::proptest! {
+        /// A pending view over a base with a chain of diffs answers every
+        /// lookup (outputs, objects, the due index) as the base with the
+        /// diffs applied in order does.
+        #[test]
+        fn pending_view_equals_the_applied_diffs(
+            blocks in proptest::collection::vec(
+                (
+                    proptest::collection::vec(0u8..24, 0..8),
+                    proptest::collection::vec(0u8..24, 0..8),
+                    proptest::collection::vec((0u8..8, proptest::option::of(proptest::option::of(1u64..4))), 0..4),
+                ),
+                1..4,
+            )
+        ) {
+            let op = |i: u8| OutPoint::new(TxId([i; 32]), 0);
+            let mut base = MemoryUtxoSet::new();
+            for i in 0..12u8 {
+                base.insert(op(i), out(u128::from(i) + 1));
+            }
+            base.put_object(delegation(0, Some(2)).0, Some(delegation(0, Some(2)).1));
+            let mut applied = base.clone();
+            let mut diffs = Vec::new();
+            for (n, (create, spend, objects)) in blocks.iter().enumerate() {
+                let mut diff = StateDiff::default();
+                for i in spend {
+                    if applied.get(&op(*i)).is_some() {
+                        diff.spent.insert(op(*i));
+                    }
+                }
+                for i in create {
+                    if applied.get(&op(*i)).is_none() && !diff.spent.contains(&op(*i)) {
+                        diff.created.insert(op(*i), out(1000 + n as u128));
+                    }
+                }
+                for (id, write) in objects {
+                    let (key, object) = delegation(*id, write.flatten());
+                    diff.objects.insert(key, write.map(|_| object));
+                }
+                applied.apply(&diff);
+                diffs.push(diff);
+            }
+            let view = PendingView::new(&base, diffs.iter().collect());
+            for i in 0..24u8 {
+                proptest::prop_assert_eq!(view.utxo(&op(i)).unwrap(), applied.utxo(&op(i)).unwrap());
+            }
+            for id in 0..8u8 {
+                let key = delegation(id, None).0;
+                proptest::prop_assert_eq!(view.object(&key).unwrap(), applied.object(&key).unwrap());
+            }
+            for h in 0..5u64 {
+                let mut a = view.due_at(h).unwrap();
+                let mut b = applied.due_at(h).unwrap();
+                a.sort();
+                b.sort();
+                proptest::prop_assert_eq!(a, b, "due at {}", h);
+            }
+        }
     }
 }

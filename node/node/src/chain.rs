@@ -67,6 +67,8 @@ pub struct NodeChain {
     limits: BlockLimits,
     heads: HeadBroadcast,
     metrics: Arc<NodeMetrics>,
+    gossip: std::sync::OnceLock<tokio::sync::mpsc::Sender<Vec<u8>>>,
+    consensus: std::sync::OnceLock<Arc<Mutex<aether_rpc_types::dto::ConsensusStatusDto>>>,
 }
 
 impl std::fmt::Debug for NodeChain {
@@ -103,7 +105,11 @@ impl NodeChain {
                 reason: "the ledger's market parameters are not the genesis's".into(),
             });
         }
-        if genesis.validator != validator.public_key() {
+        let in_set = genesis
+            .validators
+            .iter()
+            .any(|v| v.node_key == validator.public_key());
+        if genesis.validator != validator.public_key() && !in_set {
             return Err(NodeError::Genesis {
                 reason: "the validator key is not the genesis validator".into(),
             });
@@ -142,6 +148,8 @@ impl NodeChain {
             limits,
             heads: HeadBroadcast::default(),
             metrics,
+            gossip: std::sync::OnceLock::new(),
+            consensus: std::sync::OnceLock::new(),
         };
         chain.metrics.observe_tip(&chain.store);
         Ok(Arc::new(chain))
@@ -172,7 +180,7 @@ impl NodeChain {
         }
     }
 
-    fn pool(&self) -> MutexGuard<'_, Mempool> {
+    pub(crate) fn pool(&self) -> MutexGuard<'_, Mempool> {
         // Every pool mutation completes before its guard drops; a panic
         // elsewhere does not leave it half-changed.
         self.pool.lock().unwrap_or_else(|p| p.into_inner())
@@ -274,18 +282,9 @@ impl NodeChain {
         self.store.set_finalized(height)?;
         let total = started.elapsed();
         let block = Arc::new(block);
-        let header = Arc::new(block.header.clone());
-        self.heads.publish_new_head(Arc::clone(&header));
-        self.heads.publish_finalized_head(header);
-        self.heads
-            .publish_events(Arc::new(aether_rpc_types::market::BlockEventsDto::new(
-                height,
-                &block.hash(),
-                &outcome.boundary,
-                &outcome.receipts,
-            )));
-        self.metrics.observe_block(
+        self.publish(
             &block,
+            &outcome,
             execution,
             committed.write_time + committed.state_time,
         );
@@ -295,6 +294,102 @@ impl NodeChain {
             execution,
             total,
         })
+    }
+
+    /// Commits a block a quorum made final (the multi-validator path, see
+    /// [`crate::lifecycle`]): block, outcome, tree update and consensus
+    /// record in one batch, then the pool drops the block's transactions
+    /// (under its lock, as in [`NodeChain::produce_block`]) and the new head
+    /// is published as new and finalized.
+    pub(crate) fn commit_final(
+        &self,
+        block: Block,
+        outcome: aether_ledger::BlockOutcome,
+        update: aether_storage::StateUpdate,
+        record: &[u8],
+    ) -> Result<CommittedBlock, NodeError> {
+        let committed = {
+            let mut pool = self.pool();
+            let committed = self.store.commit_final(&block, &outcome, update, record)?;
+            pool.apply_block(&block, &outcome.receipts);
+            pool.remove_expired(block.header.height + 1);
+            self.metrics.observe_pool(pool.len(), pool.bytes());
+            committed
+        };
+        self.publish(
+            &block,
+            &outcome,
+            std::time::Duration::ZERO,
+            committed.write_time,
+        );
+        Ok(committed)
+    }
+
+    /// Publishes a committed (and final) block: new and finalized heads,
+    /// its market events, its metrics.
+    fn publish(
+        &self,
+        block: &Block,
+        outcome: &aether_ledger::BlockOutcome,
+        execution: std::time::Duration,
+        commit: std::time::Duration,
+    ) {
+        let header = Arc::new(block.header.clone());
+        self.heads.publish_new_head(Arc::clone(&header));
+        self.heads.publish_finalized_head(header);
+        self.heads
+            .publish_events(Arc::new(aether_rpc_types::market::BlockEventsDto::new(
+                block.header.height,
+                &block.hash(),
+                &outcome.boundary,
+                &outcome.receipts,
+            )));
+        self.metrics.observe_block(block, execution, commit);
+    }
+
+    /// Sets where transactions admitted through RPC are also sent (the
+    /// network's gossip, on multi-validator chains). Bounded: when the
+    /// receiver lags, gossip of the newest transactions is skipped (the
+    /// transaction stays pooled here and reaches a block when this node
+    /// leads).
+    pub fn set_gossip(&self, sink: tokio::sync::mpsc::Sender<Vec<u8>>) {
+        let _ = self.gossip.set(sink);
+    }
+
+    /// Sets where the consensus driver publishes its state (shown by
+    /// `aether_status`).
+    pub fn set_consensus_status(
+        &self,
+        status: Arc<Mutex<aether_rpc_types::dto::ConsensusStatusDto>>,
+    ) {
+        let _ = self.consensus.set(status);
+    }
+
+    fn consensus_status(&self) -> Option<aether_rpc_types::dto::ConsensusStatusDto> {
+        self.consensus
+            .get()
+            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).clone())
+    }
+
+    /// Admits a transaction received from a peer (no gossip back: the
+    /// network already knows it).
+    pub fn admit_from_peer(&self, tx_bytes: &[u8]) -> Result<TxId, MempoolError> {
+        self.admit(tx_bytes)
+    }
+
+    fn admit(&self, tx_bytes: &[u8]) -> Result<TxId, MempoolError> {
+        // Decoding and signatures need no lock.
+        let checked = check_stateless(self.ledger.params(), tx_bytes)?;
+        let mut pool = self.pool();
+        let tip = self.store.tip();
+        let ctx = BlockContext {
+            height: tip.map_or(0, |t| t.height) + 1,
+            timestamp_ms: crate::service::now_ms(),
+            parent_hash: tip.map(|t| t.hash).unwrap_or_default(),
+        };
+        let admitted = pool.insert(&self.ledger, &self.store, ctx, checked)?;
+        self.metrics.observe_pool(pool.len(), pool.bytes());
+        Ok(admitted.id)
     }
 
     fn location(&self, loc: aether_storage::TxLocation) -> Result<TxLocation, BackendError> {
@@ -331,6 +426,7 @@ impl ChainReader for NodeChain {
             state_root: self.store.state_root(),
             finalized_height,
             finalized_hash,
+            consensus: self.consensus_status(),
         })
     }
 
@@ -435,18 +531,11 @@ impl aether_rpc::MarketReader for NodeChain {
 
 impl TxSubmitter for NodeChain {
     fn submit(&self, tx_bytes: &[u8]) -> Result<TxId, MempoolError> {
-        // Decoding and signatures need no lock.
-        let checked = check_stateless(self.ledger.params(), tx_bytes)?;
-        let mut pool = self.pool();
-        let tip = self.store.tip();
-        let ctx = BlockContext {
-            height: tip.map_or(0, |t| t.height) + 1,
-            timestamp_ms: crate::service::now_ms(),
-            parent_hash: tip.map(|t| t.hash).unwrap_or_default(),
-        };
-        let admitted = pool.insert(&self.ledger, &self.store, ctx, checked)?;
-        self.metrics.observe_pool(pool.len(), pool.bytes());
-        Ok(admitted.id)
+        let id = self.admit(tx_bytes)?;
+        if let Some(sink) = self.gossip.get() {
+            let _ = sink.try_send(tx_bytes.to_vec());
+        }
+        Ok(id)
     }
 
     fn pending_transaction(&self, id: &TxId) -> Option<Arc<Transaction>> {

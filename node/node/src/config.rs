@@ -28,11 +28,13 @@
 //! ```
 
 use crate::error::NodeError;
-use crate::genesis::{Allocation, DEV_ACCOUNTS, Genesis, GenesisMarket, dev_validator_key};
+use crate::genesis::{
+    Allocation, DEV_ACCOUNTS, Genesis, GenesisMarket, GenesisValidator, dev_validator_key,
+};
 use aether_crypto::ed25519::Keypair;
 use aether_ledger::ProtocolParams;
 use aether_mempool::MempoolConfig;
-use aether_types::{ChainId, PublicKey};
+use aether_types::{BlsPublicKeyBytes, BlsSignatureBytes, ChainId, PublicKey};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -68,6 +70,92 @@ pub struct ConfigFile {
     /// Genesis.
     #[serde(default)]
     pub genesis: GenesisSection,
+    /// Multi-validator consensus (needs `[[genesis.validators]]`).
+    pub consensus: Option<ConsensusSection>,
+}
+
+/// `[consensus]`: this validator's consensus key and its network.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsensusSection {
+    /// File holding the BLS secret key (64 hex characters).
+    pub bls_key_file: PathBuf,
+    /// QUIC (UDP) address to listen on.
+    pub listen: String,
+    /// P2P address of every validator, in the genesis's validator order
+    /// (this node's own entry included; it is not dialled).
+    pub peers: Vec<String>,
+    /// First round timeout in milliseconds (default 1000).
+    pub base_timeout_ms: Option<u64>,
+    /// Cap of the backed-off round timeout in milliseconds (default 30000).
+    pub max_timeout_ms: Option<u64>,
+    /// Extra delay of every frame this node sends, in milliseconds (fault
+    /// injection for loopback tests and benchmarks of a WAN-like network;
+    /// default 0).
+    pub link_delay_ms: Option<u64>,
+}
+
+/// One `[[genesis.validators]]` entry.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidatorEntry {
+    /// ed25519 node key, hex.
+    pub node_key: String,
+    /// BLS public key, hex (48 bytes).
+    pub bls_key: String,
+    /// Proof of possession of the BLS key, hex (96 bytes).
+    pub proof_of_possession: String,
+    /// Stake (voting weight).
+    pub stake: u64,
+}
+
+/// This node's part in multi-validator consensus (from `[consensus]`).
+#[derive(Clone)]
+pub struct ConsensusConfig {
+    /// The BLS secret key.
+    pub bls_key: aether_crypto::bls::SecretKey,
+    /// QUIC listen address.
+    pub listen: SocketAddr,
+    /// P2P address of each validator, by index.
+    pub peers: Vec<SocketAddr>,
+    /// First round timeout, milliseconds.
+    pub base_timeout_ms: u64,
+    /// Cap of the round timeout, milliseconds.
+    pub max_timeout_ms: u64,
+    /// Injected delay of every outgoing frame, milliseconds (0: none).
+    pub link_delay_ms: u64,
+}
+
+impl std::fmt::Debug for ConsensusConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsensusConfig")
+            .field("listen", &self.listen)
+            .field("peers", &self.peers)
+            .field("base_timeout_ms", &self.base_timeout_ms)
+            .finish_non_exhaustive()
+    }
+}
+
+fn parse_hex_exact<const N: usize>(what: &str, text: &str) -> Result<[u8; N], NodeError> {
+    let bytes =
+        hex::decode(text.trim().trim_start_matches("0x")).map_err(|e| NodeError::Config {
+            reason: format!("{what}: not hex: {e}"),
+        })?;
+    <[u8; N]>::try_from(bytes.as_slice()).map_err(|_| NodeError::Config {
+        reason: format!("{what}: expected {N} bytes, got {}", bytes.len()),
+    })
+}
+
+/// Reads a BLS secret key file: 64 hex characters (whitespace around is
+/// ignored).
+pub fn read_bls_key_file(path: &Path) -> Result<aether_crypto::bls::SecretKey, NodeError> {
+    let text = std::fs::read_to_string(path).map_err(|e| NodeError::Config {
+        reason: format!("cannot read BLS key file {}: {e}", path.display()),
+    })?;
+    let bytes = parse_hex_exact::<32>(&format!("BLS key file {}", path.display()), &text)?;
+    aether_crypto::bls::SecretKey::from_bytes(&bytes).map_err(|e| NodeError::Config {
+        reason: format!("BLS key file {}: {e}", path.display()),
+    })
 }
 
 impl ConfigFile {
@@ -114,6 +202,9 @@ pub struct GenesisSection {
     /// Market parameters.
     #[serde(default)]
     pub market: MarketSection,
+    /// The first validator set of a multi-validator chain.
+    #[serde(default)]
+    pub validators: Vec<ValidatorEntry>,
 }
 
 /// `[genesis.market]`.
@@ -201,6 +292,8 @@ pub struct NodeConfig {
     pub validator_key: Keypair,
     /// Ledger rules.
     pub params: ProtocolParams,
+    /// Multi-validator consensus (`None`: the single-validator producer).
+    pub consensus: Option<ConsensusConfig>,
 }
 
 fn parse_addr(what: &str, text: &str) -> Result<SocketAddr, NodeError> {
@@ -229,6 +322,7 @@ impl NodeConfig {
             genesis,
             validator_key: dev_validator_key(),
             params,
+            consensus: None,
         }
     }
 
@@ -321,9 +415,71 @@ impl NodeConfig {
             ),
             None => config.validator_key.public_key(),
         };
-        if genesis.validator != config.validator_key.public_key() {
+        for (i, v) in g.validators.iter().enumerate() {
+            let what = |field: &str| format!("genesis.validators[{i}].{field}");
+            genesis.validators.push(GenesisValidator {
+                node_key: PublicKey(parse_hex_exact::<32>(&what("node_key"), &v.node_key)?),
+                bls_key: BlsPublicKeyBytes(parse_hex_exact::<48>(&what("bls_key"), &v.bls_key)?),
+                proof_of_possession: BlsSignatureBytes(parse_hex_exact::<96>(
+                    &what("proof_of_possession"),
+                    &v.proof_of_possession,
+                )?),
+                stake: v.stake,
+            });
+        }
+        if let Some(first) = genesis.validators.first() {
+            // Block 0 names the first validator (the same genesis on every node).
+            genesis.validator = first.node_key;
+            if !genesis
+                .validators
+                .iter()
+                .any(|v| v.node_key == config.validator_key.public_key())
+            {
+                return Err(NodeError::Config {
+                    reason: "the validator key is not one of genesis.validators".into(),
+                });
+            }
+        } else if genesis.validator != config.validator_key.public_key() {
             return Err(NodeError::Config {
                 reason: "genesis.validator does not match the validator key".into(),
+            });
+        }
+        config.consensus = match file.consensus {
+            None => None,
+            Some(_) if genesis.validators.is_empty() => {
+                return Err(NodeError::Config {
+                    reason: "[consensus] needs [[genesis.validators]]".into(),
+                });
+            }
+            Some(c) => {
+                let peers = c
+                    .peers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, a)| parse_addr(&format!("consensus.peers[{i}]"), a))
+                    .collect::<Result<Vec<_>, _>>()?;
+                if peers.len() != genesis.validators.len() {
+                    return Err(NodeError::Config {
+                        reason: format!(
+                            "consensus.peers has {} addresses for {} validators",
+                            peers.len(),
+                            genesis.validators.len()
+                        ),
+                    });
+                }
+                Some(ConsensusConfig {
+                    bls_key: read_bls_key_file(&resolve(c.bls_key_file))?,
+                    listen: parse_addr("consensus.listen", &c.listen)?,
+                    peers,
+                    base_timeout_ms: c.base_timeout_ms.unwrap_or(1_000),
+                    max_timeout_ms: c.max_timeout_ms.unwrap_or(30_000),
+                    link_delay_ms: c.link_delay_ms.unwrap_or(0),
+                })
+            }
+        };
+        if !genesis.validators.is_empty() && config.consensus.is_none() {
+            return Err(NodeError::Config {
+                reason: "a genesis with validators needs a [consensus] section".into(),
             });
         }
         genesis.dev = dev;

@@ -101,6 +101,19 @@ impl GenesisMarket {
     }
 }
 
+/// A member of the first validator set of a multi-validator chain.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize)]
+pub struct GenesisValidator {
+    /// Its ed25519 node key (network identity, QUIC certificate).
+    pub node_key: PublicKey,
+    /// Its BLS key (votes, proposals, VRF).
+    pub bls_key: BlsPublicKeyBytes,
+    /// Proof of possession of the BLS key.
+    pub proof_of_possession: BlsSignatureBytes,
+    /// Its stake (voting weight), in AIC.
+    pub stake: u64,
+}
+
 /// A chain's genesis specification.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize)]
 pub struct Genesis {
@@ -117,6 +130,12 @@ pub struct Genesis {
     pub dev: bool,
     /// Market parameters.
     pub market: GenesisMarket,
+    /// The first validator set of a multi-validator chain, in index order
+    /// (empty: a single-validator chain produced by `validator`). Hashed
+    /// into the id only when non-empty, so single-validator genesis ids are
+    /// unchanged.
+    #[borsh(skip)]
+    pub validators: Vec<GenesisValidator>,
 }
 
 /// The dev governance key pair (public knowledge).
@@ -150,6 +169,7 @@ impl Genesis {
             allocations,
             dev: true,
             market: GenesisMarket::dev(),
+            validators: Vec::new(),
         }
     }
 
@@ -207,7 +227,11 @@ impl Genesis {
 
     /// The genesis id (see the module docs).
     pub fn id(&self) -> Digest {
-        tagged_hash(GENESIS_TAG, &[&encode(self)])
+        if self.validators.is_empty() {
+            tagged_hash(GENESIS_TAG, &[&encode(self)])
+        } else {
+            tagged_hash(GENESIS_TAG, &[&encode(self), &encode(&self.validators)])
+        }
     }
 
     /// The pseudo-transaction id whose outputs are the allocations.

@@ -7,10 +7,14 @@
 //! | [`config`] | [`NodeConfig`]: the TOML file, defaults, validation |
 //! | [`chain`] | [`NodeChain`]: store + ledger + mempool behind the RPC traits; block production |
 //! | [`metrics`] | [`NodeMetrics`]: Prometheus metrics and the `/metrics` exporter |
+//! | [`lifecycle`] | [`lifecycle::ChainLifecycle`]: the ledger over RocksDB behind consensus (pending blocks as overlays) |
+//! | [`validator`] | the consensus driver: core + QUIC network + timers + lifecycle; block sync |
 //! | [`service`] | [`RunningNode`]: start, run, shut down |
 //!
-//! Consensus with several validators and networking plug in where
-//! [`NodeChain::produce_block`] is called: today a timer drives it.
+//! A genesis without validators is a single-validator chain: a timer
+//! drives [`NodeChain::produce_block`] (`aether node --dev`). A genesis with
+//! `[[genesis.validators]]` and a `[consensus]` section runs two-chain
+//! HotStuff with its peers ([`validator`]).
 //!
 //! # Example
 //! ```no_run
@@ -28,9 +32,11 @@ pub mod chain;
 pub mod config;
 mod error;
 pub mod genesis;
+pub mod lifecycle;
 pub mod metrics;
 pub mod models;
 pub mod service;
+pub mod validator;
 
 pub use chain::{BlockLimits, NodeChain, ProducedBlock};
 pub use config::NodeConfig;

@@ -36,6 +36,7 @@ pub struct RunningNode {
     metrics_task: Option<JoinHandle<()>>,
     producer: JoinHandle<Result<(), NodeError>>,
     stop: watch::Sender<bool>,
+    network: Option<aether_network::Network>,
 }
 
 impl std::fmt::Debug for RunningNode {
@@ -113,11 +114,21 @@ impl RunningNode {
             None => (None, None),
         };
         let (stop, stopped) = watch::channel(false);
-        let producer = tokio::spawn(produce_loop(
-            Arc::clone(&chain),
-            Duration::from_millis(config.block_time_ms),
-            stopped,
-        ));
+        let (producer, network) = match &config.consensus {
+            // Several validators: blocks come from consensus.
+            Some(consensus) => {
+                let v = crate::validator::start(Arc::clone(&chain), &config, consensus, stopped)?;
+                (v.task, Some(v.network))
+            }
+            None => (
+                tokio::spawn(produce_loop(
+                    Arc::clone(&chain),
+                    Duration::from_millis(config.block_time_ms),
+                    stopped,
+                )),
+                None,
+            ),
+        };
         Ok(RunningNode {
             chain,
             rpc,
@@ -125,6 +136,7 @@ impl RunningNode {
             metrics_task,
             producer,
             stop,
+            network,
         })
     }
 
@@ -171,6 +183,9 @@ impl RunningNode {
         } else {
             self.producer.await.unwrap_or(Ok(()))
         };
+        if let Some(network) = &self.network {
+            network.shutdown().await;
+        }
         self.rpc.stop();
         self.rpc.stopped().await;
         if let Some(t) = self.metrics_task {

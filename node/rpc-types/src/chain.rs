@@ -19,6 +19,8 @@ pub struct ChainStatus {
     pub finalized_height: u64,
     /// Hash of the latest finalized block.
     pub finalized_hash: BlockHash,
+    /// Consensus state (multi-validator nodes only).
+    pub consensus: Option<crate::dto::ConsensusStatusDto>,
 }
 
 /// Where an included transaction is.

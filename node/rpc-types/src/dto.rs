@@ -42,6 +42,42 @@ pub struct StatusDto {
     pub version: String,
     /// Mempool size.
     pub mempool: MempoolStatusDto,
+    /// Consensus state of a multi-validator node (absent on a
+    /// single-validator chain).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consensus: Option<ConsensusStatusDto>,
+}
+
+/// Consensus state of a validator (`aether_status`'s `consensus`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ConsensusStatusDto {
+    /// This node's validator index.
+    pub validator_index: u16,
+    /// Number of validators.
+    pub validators: u16,
+    /// Current round.
+    pub round: u64,
+    /// Round of the highest quorum certificate.
+    pub highest_qc_round: u64,
+    /// Validators this node is connected to.
+    pub connected_peers: Vec<u16>,
+    /// Leaders of the next rounds (on top of the highest certified block).
+    pub leaders: Vec<LeaderDto>,
+    /// Blocks committed through block sync (caught up from peers).
+    pub synced_blocks: u64,
+}
+
+/// One round's leader.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct LeaderDto {
+    /// The round.
+    pub round: u64,
+    /// Its leader's validator index.
+    pub leader: u16,
 }
 
 impl StatusDto {
@@ -60,6 +96,7 @@ impl StatusDto {
                 txs: pool.txs,
                 bytes: pool.bytes,
             },
+            consensus: chain.consensus.clone(),
         }
     }
 }

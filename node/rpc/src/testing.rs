@@ -354,6 +354,7 @@ impl ChainReader for MemoryChain {
             state_root: head.header.state_root,
             finalized_height: s.finalized,
             finalized_hash: finalized.hash(),
+            consensus: None,
         })
     }
 

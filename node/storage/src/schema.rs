@@ -63,8 +63,13 @@ pub mod cf {
     /// Index: object namespace → its objects' keys.
     pub const OBJECT_KINDS: &str = "object_kinds";
 
+    /// Consensus record of a committed block by height (its proposal
+    /// signature and finality certificate, as the consensus layer encodes
+    /// them; written only by multi-validator nodes).
+    pub const CONSENSUS: &str = "consensus";
+
     /// Every column family, in a fixed order.
-    pub const ALL: [&str; 13] = [
+    pub const ALL: [&str; 14] = [
         META,
         HEADERS,
         BLOCK_HASHES,
@@ -78,6 +83,7 @@ pub mod cf {
         DUE,
         BOUNDARY,
         OBJECT_KINDS,
+        CONSENSUS,
     ];
 }
 

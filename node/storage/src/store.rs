@@ -63,6 +63,7 @@ use rocksdb::{
     DBIteratorWithThreadMode, Direction, IteratorMode, Options, ReadOptions, Snapshot, WriteBatch,
     WriteOptions,
 };
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -391,6 +392,40 @@ impl<S: Source> NodeSource for DbTreeReader<'_, S> {
     }
 }
 
+/// The nodes written by pending blocks over the store's tree: a pending
+/// block's tree is read through it (see [`Store::prepare_state_on`]).
+struct PendingNodes<'a, R> {
+    base: &'a R,
+    nodes: HashMap<NodeId, &'a [u8]>,
+}
+
+impl<'a, R: NodeSource> PendingNodes<'a, R> {
+    fn new(base: &'a R, ancestors: &[&'a StateUpdate]) -> Self {
+        let mut nodes = HashMap::new();
+        for update in ancestors {
+            for (id, bytes) in &update.changes.nodes {
+                nodes.insert(*id, bytes.as_slice());
+            }
+        }
+        PendingNodes { base, nodes }
+    }
+}
+
+impl<R: NodeSource> NodeSource for PendingNodes<'_, R> {
+    fn node(&self, id: &NodeId) -> Result<Option<TreeNode>> {
+        match self.nodes.get(id) {
+            Some(bytes) => TreeNode::decode(bytes)
+                .map(Some)
+                .map_err(|reason| Error::Corruption {
+                    cf: cf::JMT_NODES,
+                    key: hex::encode(&*id.key()),
+                    reason: reason.into(),
+                }),
+            None => self.base.node(id),
+        }
+    }
+}
+
 fn read_meta<S: Source>(source: &S, meta_cf: &ColumnFamily) -> Result<ChainMeta> {
     let get = |key: MetaKey| -> Result<Option<Vec<u8>>> {
         source.read_with(meta_cf, key.key(), |b| Ok(b.to_vec()))
@@ -632,6 +667,59 @@ impl Store {
         self.prepare_with(diff, true)
     }
 
+    /// Computes the state tree after `diff` on top of **pending** blocks:
+    /// `ancestors` are the state updates of the pending chain from the
+    /// block right above the current tip (oldest first) to the parent,
+    /// whose position is `parent`. The tree is read through an overlay of
+    /// the ancestors' new nodes over the store, so nothing is written and
+    /// the store keeps only committed state. With no ancestors this is
+    /// [`Store::prepare_state`] (and `parent` must be the tip).
+    ///
+    /// Commit the ancestors first, in order, then this update with
+    /// [`Store::commit_prepared`] (its base is `parent`).
+    pub fn prepare_state_on(
+        &self,
+        parent: Tip,
+        ancestors: &[&StateUpdate],
+        diff: &StateDiff,
+    ) -> Result<StateUpdate> {
+        let started = Instant::now();
+        let snapshot = self.db.snapshot();
+        let tip = read_meta(&snapshot, self.cf(cf::META)?)?.tip;
+        // The ancestors must form a chain from the tip to the parent: the
+        // first is based on the tip, each next one on the one before it
+        // (a pending block's base is its parent's position).
+        let stale = |reason| Err(Error::StaleStateUpdate { reason });
+        let first_version = tip.map_or(0, |t| t.height + 1);
+        for (next_version, (i, update)) in (first_version..).zip(ancestors.iter().enumerate()) {
+            let based = if i == 0 {
+                update.base == tip
+            } else {
+                update.base.map(|b| b.height + 1) == Some(next_version)
+            };
+            if !based || update.changes.version != next_version {
+                return stale("pending ancestors do not chain from the tip");
+            }
+        }
+        let parent_ok = match ancestors.last() {
+            None => tip == Some(parent),
+            Some(last) => last.changes.version == parent.height,
+        };
+        if !parent_ok {
+            return stale("the parent is not the last pending ancestor or the tip");
+        }
+        let reader = self.tree_reader(&snapshot)?;
+        let overlay = PendingNodes::new(&reader, ancestors);
+        let set = tree::value_set(&diff.spent, &diff.created, &diff.objects);
+        let changes = tree::compute_changes(&overlay, parent.height + 1, set)?;
+        Ok(StateUpdate {
+            base: Some(parent),
+            diff_commitment: diff.commitment(),
+            changes,
+            elapsed: started.elapsed(),
+        })
+    }
+
     fn prepare_with(&self, diff: &StateDiff, key_by_key: bool) -> Result<StateUpdate> {
         let started = Instant::now();
         let snapshot = self.db.snapshot();
@@ -676,6 +764,17 @@ impl Store {
         outcome: &BlockOutcome,
         update: StateUpdate,
     ) -> Result<CommittedBlock> {
+        self.commit_update(block, outcome, update, None)
+    }
+
+    /// Checks `update` against the tip and `outcome`, then writes.
+    fn commit_update(
+        &self,
+        block: &Block,
+        outcome: &BlockOutcome,
+        update: StateUpdate,
+        record: Option<&[u8]>,
+    ) -> Result<CommittedBlock> {
         let _guard = self.commit_lock.lock().unwrap_or_else(|p| p.into_inner());
         let tx_ids = self.check_block(block, outcome)?;
         if update.base != self.meta().tip {
@@ -688,7 +787,34 @@ impl Store {
                 reason: "computed for another diff",
             });
         }
-        self.write_block(block, outcome, &tx_ids, update)
+        let committed = self.write_block_with(block, outcome, &tx_ids, update, record)?;
+        if record.is_some() {
+            self.update_meta(|m| m.finalized = Some(committed.height));
+        }
+        Ok(committed)
+    }
+
+    /// Like [`Store::commit_prepared`] for a block a quorum made final:
+    /// `record` (the consensus layer's encoding of the block's proposal
+    /// signature and finality certificate, read back with
+    /// [`Store::consensus_record`]) and the finalized height are written in
+    /// the same atomic batch as the block.
+    pub fn commit_final(
+        &self,
+        block: &Block,
+        outcome: &BlockOutcome,
+        update: StateUpdate,
+        record: &[u8],
+    ) -> Result<CommittedBlock> {
+        self.commit_update(block, outcome, update, Some(record))
+    }
+
+    /// The consensus record written with the block at `height` by
+    /// [`Store::commit_final`], if any.
+    pub fn consensus_record(&self, height: u64) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .db
+            .get_cf(self.cf(cf::CONSENSUS)?, schema::height_key(height))?)
     }
 
     /// Checks 1 and 2 of the module docs; returns the transaction ids.
@@ -779,6 +905,17 @@ impl Store {
         outcome: &BlockOutcome,
         tx_ids: &[TxId],
         update: StateUpdate,
+    ) -> Result<CommittedBlock> {
+        self.write_block_with(block, outcome, tx_ids, update, None)
+    }
+
+    fn write_block_with(
+        &self,
+        block: &Block,
+        outcome: &BlockOutcome,
+        tx_ids: &[TxId],
+        update: StateUpdate,
+        record: Option<&[u8]>,
     ) -> Result<CommittedBlock> {
         let started = Instant::now();
         let header = &block.header;
@@ -938,6 +1075,10 @@ impl Store {
         let tip = Tip { height, hash };
         batch.put_cf(meta_cf, MetaKey::Tip.key(), tip.encode());
         batch.put_cf(meta_cf, MetaKey::StateRoot.key(), update.changes.root.0);
+        if let Some(record) = record {
+            batch.put_cf(self.cf(cf::CONSENSUS)?, height_key, record);
+            batch.put_cf(meta_cf, MetaKey::Finalized.key(), height_key);
+        }
         if self.meta().chain_id.is_none() {
             batch.put_cf(
                 meta_cf,

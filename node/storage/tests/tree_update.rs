@@ -219,3 +219,142 @@ proptest! {
         prop_assert_eq!(&tree_records(dirs[2].path()), &records);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    /// Pending chains (consensus executes up to a few blocks above the
+    /// committed one): the trees of `window` blocks computed one on top of
+    /// the other with `prepare_state_on`, before any of them is written,
+    /// then committed in order with `commit_final`, give the same roots and
+    /// the same `jmt_nodes` bytes as committing block by block; the
+    /// consensus records and the finalized height are written with them.
+    #[test]
+    fn pending_chains_match_block_by_block_commits(steps in prop::collection::vec(step(), 1..10), seed in any::<u8>(), window in 1usize..4) {
+        let dirs: Vec<tempfile::TempDir> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+        let mut model = Model::default();
+        {
+            let reference = Store::open(dirs[0].path(), options()).unwrap();
+            let pending = Store::open(dirs[1].path(), options()).unwrap();
+            let mut height = 0u64;
+            for chunk in steps.chunks(window) {
+                let mut blocks = Vec::new();
+                for step in chunk {
+                    let diff = model.diff(seed, height, step);
+                    let update = reference.prepare_state(&diff).unwrap();
+                    let block = header(height, reference.tip(), update.state_root());
+                    let outcome = BlockOutcome { receipts: vec![], rejected: vec![], diff, boundary: BoundaryReceipt::default() };
+                    reference.commit_prepared(&block, &outcome, update).unwrap();
+                    blocks.push((block, outcome));
+                    height += 1;
+                }
+                // The same blocks, prepared on pending parents.
+                let mut updates = Vec::new();
+                for (i, (block, outcome)) in blocks.iter().enumerate() {
+                    let ancestors: Vec<&aether_storage::StateUpdate> = updates.iter().collect();
+                    let parent = if i == 0 {
+                        pending.tip().unwrap_or(Tip { height: u64::MAX, hash: BlockHash([0; 32]) })
+                    } else {
+                        Tip { height: blocks[i - 1].0.header.height, hash: blocks[i - 1].0.hash() }
+                    };
+                    let update = if pending.tip().is_none() && i == 0 {
+                        pending.prepare_state(&outcome.diff).unwrap()
+                    } else {
+                        pending.prepare_state_on(parent, &ancestors, &outcome.diff).unwrap()
+                    };
+                    prop_assert_eq!(update.state_root(), block.header.state_root, "root at height {}", block.header.height);
+                    updates.push(update);
+                }
+                for ((block, outcome), update) in blocks.iter().zip(updates) {
+                    let record = block.hash().0;
+                    pending.commit_final(block, outcome, update, &record).unwrap();
+                    prop_assert_eq!(pending.consensus_record(block.header.height).unwrap(), Some(record.to_vec()));
+                    prop_assert_eq!(pending.finalized(), Some(block.header.height));
+                }
+            }
+            prop_assert_eq!(pending.state_root(), reference.state_root());
+        }
+        prop_assert_eq!(tree_records(dirs[0].path()), tree_records(dirs[1].path()));
+    }
+}
+
+/// `prepare_state_on` refuses ancestors that do not chain from the tip and
+/// a parent that is not the last ancestor, and a pending-based update is
+/// refused by `commit_prepared` until its parent is committed.
+#[test]
+fn pending_ancestors_must_chain_from_the_tip() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), options()).unwrap();
+    let mut model = Model::default();
+    let step = Step::Mixed {
+        create: vec![(1, 1, 5_000), (2, 2, 6_000)],
+        spend: vec![],
+        objects: vec![(3, Some(1))],
+    };
+    let diff0 = model.diff(1, 0, &step);
+    let u0 = store.prepare_state(&diff0).unwrap();
+    let b0 = header(0, None, u0.state_root());
+    let o0 = BlockOutcome {
+        receipts: vec![],
+        rejected: vec![],
+        diff: diff0,
+        boundary: BoundaryReceipt::default(),
+    };
+    store.commit_prepared(&b0, &o0, u0).unwrap();
+    let tip = store.tip().unwrap();
+    let diff1 = model.diff(1, 1, &step);
+    let u1 = store.prepare_state_on(tip, &[], &diff1).unwrap();
+    let b1 = header(1, Some(tip), u1.state_root());
+    let p1 = Tip {
+        height: 1,
+        hash: b1.hash(),
+    };
+    let diff2 = model.diff(1, 2, &step);
+    // Wrong parent height, and a parent other than the tip without ancestors.
+    assert!(
+        store
+            .prepare_state_on(
+                Tip {
+                    height: 5,
+                    hash: b1.hash()
+                },
+                &[&u1],
+                &diff2
+            )
+            .is_err()
+    );
+    assert!(store.prepare_state_on(p1, &[], &diff2).is_err());
+    let u2 = store.prepare_state_on(p1, &[&u1], &diff2).unwrap();
+    // An ancestor list that skips the block above the tip.
+    assert!(
+        store
+            .prepare_state_on(
+                Tip {
+                    height: 2,
+                    hash: BlockHash([9; 32])
+                },
+                &[&u2],
+                &diff2
+            )
+            .is_err()
+    );
+    let b2 = header(2, Some(p1), u2.state_root());
+    let o1 = BlockOutcome {
+        receipts: vec![],
+        rejected: vec![],
+        diff: diff1,
+        boundary: BoundaryReceipt::default(),
+    };
+    let o2 = BlockOutcome {
+        receipts: vec![],
+        rejected: vec![],
+        diff: diff2,
+        boundary: BoundaryReceipt::default(),
+    };
+    // The child cannot be committed before its parent.
+    assert!(store.commit_prepared(&b2, &o2, u2).is_err());
+    store.commit_prepared(&b1, &o1, u1).unwrap();
+    let u2 = store.prepare_state(&o2.diff).unwrap();
+    store.commit_prepared(&b2, &o2, u2).unwrap();
+    assert_eq!(store.tip().unwrap().height, 2);
+}

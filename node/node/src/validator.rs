@@ -1,0 +1,723 @@
+//! The consensus driver of a multi-validator node: the pure consensus core
+//! ([`aether_consensus::Core`]) fed by the QUIC network
+//! ([`aether_network::Network`]), the round timers and the application
+//! ([`ChainLifecycle`]: the ledger over RocksDB).
+//!
+//! ```text
+//!   network inbox ──► Event::Message ─┐
+//!   round timers  ──► Event::RoundTimeout ─► Core::handle ─► actions:
+//!   app answers   ──► Event::BlockBuilt/Verified ┘             Persist → safety file (synced)
+//!                                                             Broadcast → network
+//!                                                             Build/Verify → ChainLifecycle
+//!                                                             Commit → ChainLifecycle (RocksDB)
+//!                                                             Fetch → BlockRequest to a peer
+//! ```
+//! One task owns the core and the lifecycle, so events are handled one at
+//! a time in arrival order; execution runs inline on that task (through
+//! `block_in_place`), which is what makes a proposal's state the state
+//! the leader built on.
+//!
+//! # Persistence and restart
+//! The safety state is written to `<data_dir>/consensus-safety` (write to a
+//! temporary file, fsync, rename, fsync the directory) before any later
+//! action of the same batch leaves the node. On start the core is rebuilt
+//! from that file and the committed chain in the store.
+//!
+//! # Block sync
+//! Every status tick the driver compares its committed height with its
+//! peers' (carried by the network's status messages). A node more than
+//! [`SYNC_LAG`] blocks behind asks the most advanced peer for committed
+//! blocks by height, and commits block `b` of a response only when the
+//! response also holds its child `c` and `b`'s finality QC verifies
+//! (quorum of the set) and certifies `c` at `b`'s round + 1 — the two-chain
+//! rule, checked on data alone (the last block of a response waits for the
+//! next response or for consensus). Each block is re-executed and must give
+//! its header's roots. Then the core is rebuilt on the new committed head.
+//!
+//! # Transactions
+//! Transactions admitted through RPC are announced to the peers by digest
+//! ([`aether_network::Network::announce_txs`]); pulled ones are admitted
+//! into the pool like RPC submissions. Whoever leads a round builds from
+//! its pool.
+//!
+//! # Not yet here
+//! Epoch changes (the set is the genesis set, epoch 0, for the chain's
+//! life) and the automatic submission of equivocation evidence as a
+//! transaction (evidence is logged) are the next steps; the simulation
+//! covers both protocols.
+
+use crate::chain::NodeChain;
+use crate::config::{ConsensusConfig, NodeConfig};
+use crate::error::NodeError;
+use crate::lifecycle::{ChainLifecycle, ConsensusRecord, encode_payload};
+use aether_chain_api::{
+    BlockLifecycle, BuildRequest, CommittedBlock, SyncError, SyncSource, SyncStatus,
+};
+use aether_consensus::{
+    Action, Config, Core, Event, Restore, SafetyState, ValidatorInfo, ValidatorSet, VerifyMemo,
+};
+use aether_network::{Network, NetworkConfig, Peer};
+use aether_rpc_types::dto::{ConsensusStatusDto, LeaderDto};
+use aether_types::*;
+use borsh::BorshDeserialize;
+use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+/// Blocks behind the best peer before block sync starts.
+pub const SYNC_LAG: u64 = 2;
+
+/// Blocks asked per sync request.
+const SYNC_BATCH: u16 = 64;
+
+/// Tag of the epoch-0 leader seed, derived from the genesis id.
+pub const EPOCH_SEED_TAG: &str = "aether/epoch-seed/v1";
+
+/// Interval of status updates, sync checks and transaction announcements.
+const TICK: Duration = Duration::from_millis(100);
+
+/// The started driver.
+pub struct ValidatorHandle {
+    /// The driver task.
+    pub task: tokio::task::JoinHandle<Result<(), NodeError>>,
+    /// The network (shut down after the driver).
+    pub network: Network,
+}
+
+fn task_error(e: impl std::fmt::Display) -> NodeError {
+    NodeError::Task {
+        reason: e.to_string(),
+    }
+}
+
+/// The validator set of the genesis.
+pub fn genesis_set(config: &NodeConfig) -> Result<ValidatorSet, NodeError> {
+    let infos: Vec<ValidatorInfo> = config
+        .genesis
+        .validators
+        .iter()
+        .map(|v| ValidatorInfo {
+            public_key: v.bls_key,
+            proof_of_possession: v.proof_of_possession,
+            stake: v.stake,
+        })
+        .collect();
+    ValidatorSet::new(Epoch(0), &infos).map_err(|e| NodeError::Config {
+        reason: format!("genesis.validators: {e}"),
+    })
+}
+
+/// What the network serves to syncing peers.
+struct StoreSync {
+    chain: Arc<NodeChain>,
+    highest_qc: Arc<Mutex<QuorumCert>>,
+}
+
+/// The committed block at `height` as proposed, with its finality QC, from
+/// the store (block + consensus record).
+pub fn committed_block(chain: &NodeChain, height: u64) -> Option<CommittedBlock> {
+    let store = chain.store();
+    let block = store.block_by_height(height).ok()??;
+    let record = store.consensus_record(height).ok()??;
+    let record = ConsensusRecord::try_from_slice(&record).ok()?;
+    let payload = BoundedBytes::new(encode_payload(&block.transactions)).ok()?;
+    Some(CommittedBlock {
+        proposal: Proposal {
+            header: block.header,
+            payload,
+            signature: record.signature,
+        },
+        finality: record.finality,
+    })
+}
+
+impl SyncSource for StoreSync {
+    fn status(&self) -> SyncStatus {
+        SyncStatus {
+            committed_height: self.chain.height(),
+            highest_qc: self
+                .highest_qc
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+        }
+    }
+
+    fn committed_blocks(
+        &self,
+        from_height: u64,
+        max_blocks: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<CommittedBlock>, SyncError> {
+        let mut out = Vec::new();
+        let mut bytes = 0usize;
+        let top = self.chain.height();
+        let mut height = from_height.max(1);
+        while height <= top && out.len() < max_blocks {
+            let Some(block) = committed_block(&self.chain, height) else {
+                break;
+            };
+            bytes += block.proposal.payload.len() + 1024;
+            if !out.is_empty() && bytes > max_bytes {
+                break;
+            }
+            out.push(block);
+            height += 1;
+        }
+        Ok(out)
+    }
+}
+
+fn safety_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("consensus-safety")
+}
+
+/// Writes the safety state durably (temporary file, fsync, rename, fsync
+/// of the directory).
+fn persist_safety(data_dir: &Path, state: &SafetyState) -> Result<(), NodeError> {
+    use std::io::Write;
+    let io = |context: &str| {
+        let context = context.to_string();
+        move |source| NodeError::Io { context, source }
+    };
+    let path = safety_path(data_dir);
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::File::create(&tmp).map_err(io("create safety file"))?;
+    f.write_all(&state.encode())
+        .map_err(io("write safety file"))?;
+    f.sync_all().map_err(io("sync safety file"))?;
+    std::fs::rename(&tmp, &path).map_err(io("rename safety file"))?;
+    std::fs::File::open(data_dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io("sync data dir"))?;
+    Ok(())
+}
+
+fn read_safety(data_dir: &Path) -> Result<Option<SafetyState>, NodeError> {
+    match std::fs::read(safety_path(data_dir)) {
+        Ok(bytes) => SafetyState::decode(&bytes)
+            .map(Some)
+            .map_err(|e| NodeError::Config {
+                reason: format!(
+                    "{} is damaged ({e}); a validator must not sign without it",
+                    safety_path(data_dir).display()
+                ),
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(NodeError::Io {
+            context: "read the safety file".into(),
+            source,
+        }),
+    }
+}
+
+/// Header-only copies of the committed chain after genesis (what the core
+/// replays on a restart; payloads are not needed).
+fn committed_headers(chain: &NodeChain) -> Result<Vec<Proposal>, NodeError> {
+    let mut out = Vec::new();
+    for height in 1..=chain.height() {
+        let header = chain
+            .store()
+            .header(height)?
+            .ok_or_else(|| NodeError::Task {
+                reason: format!("committed header {height} missing"),
+            })?;
+        out.push(Proposal {
+            header,
+            payload: BoundedBytes::default(),
+            signature: BlsSignatureBytes::ZERO,
+        });
+    }
+    Ok(out)
+}
+
+struct Driver {
+    chain: Arc<NodeChain>,
+    app: ChainLifecycle,
+    core: Core,
+    config: Config,
+    me: ValidatorIndex,
+    key: aether_crypto::bls::SecretKey,
+    set: ValidatorSet,
+    memo: VerifyMemo,
+    network: Network,
+    data_dir: PathBuf,
+    timers: BTreeMap<Round, Instant>,
+    queue: VecDeque<Event>,
+    committed: Vec<Proposal>,
+    highest_qc: Arc<Mutex<QuorumCert>>,
+    status: Arc<Mutex<ConsensusStatusDto>>,
+    fetch_turn: usize,
+    synced_blocks: u64,
+    /// Longest wait for transactions before an empty block is built.
+    block_time: Duration,
+    /// A build the leader holds back while its pool is empty.
+    delayed_build: Option<(Instant, Round, BuildRequest)>,
+}
+
+/// Starts the network and the consensus driver of a validator node.
+pub fn start(
+    chain: Arc<NodeChain>,
+    config: &NodeConfig,
+    consensus: &ConsensusConfig,
+    stop: watch::Receiver<bool>,
+) -> Result<ValidatorHandle, NodeError> {
+    let set = genesis_set(config)?;
+    let me = config
+        .genesis
+        .validators
+        .iter()
+        .position(|v| v.node_key == config.validator_key.public_key())
+        .ok_or_else(|| NodeError::Config {
+            reason: "the validator key is not one of genesis.validators".into(),
+        })?;
+    let me = ValidatorIndex(u16::try_from(me).map_err(task_error)?);
+    if set.key(me) != Some(&consensus.bls_key.public_key()) {
+        return Err(NodeError::Config {
+            reason: format!("the BLS key is not validator {}'s key in the genesis", me.0),
+        });
+    }
+    let genesis_block = chain
+        .store()
+        .header(0)?
+        .ok_or_else(|| task_error("no genesis block"))?
+        .hash();
+    let mut core_config = Config::new(
+        genesis_block,
+        Epoch(0),
+        tagged_hash(EPOCH_SEED_TAG, &[&config.genesis.id().0]),
+    );
+    core_config.base_timeout_ms = consensus.base_timeout_ms;
+    core_config.max_timeout_ms = consensus.max_timeout_ms;
+    let committed = committed_headers(&chain)?;
+    let memo = VerifyMemo::new();
+    let core = Core::new(
+        core_config.clone(),
+        me,
+        consensus.bls_key.clone(),
+        set.clone(),
+        memo.clone(),
+        Restore {
+            safety: read_safety(&config.data_dir)?,
+            committed: committed.clone(),
+        },
+    )
+    .map_err(|e| task_error(format!("consensus state: {e}")))?;
+    let highest_qc = Arc::new(Mutex::new(core.safety().highest_qc.clone()));
+    let peers: Vec<Peer> = config
+        .genesis
+        .validators
+        .iter()
+        .zip(&consensus.peers)
+        .enumerate()
+        .map(|(i, (v, addr))| Peer {
+            index: ValidatorIndex(i as u16),
+            key: v.node_key,
+            addr: *addr,
+            stake: v.stake,
+        })
+        .collect();
+    let sync = Arc::new(StoreSync {
+        chain: Arc::clone(&chain),
+        highest_qc: Arc::clone(&highest_qc),
+    });
+    let mut network_config = NetworkConfig::new(consensus.listen, peers);
+    if consensus.link_delay_ms > 0 {
+        let faults = aether_network::Faults::new(u64::from(me.0));
+        faults.set_default(aether_network::LinkFault {
+            delay: Duration::from_millis(consensus.link_delay_ms),
+            ..aether_network::LinkFault::default()
+        });
+        network_config.faults = Some(Arc::new(faults));
+        tracing::warn!(
+            delay_ms = consensus.link_delay_ms,
+            "fault injection: every frame this node sends is delayed"
+        );
+    }
+    let (network, inbox) = Network::start(
+        &config.validator_key,
+        network_config,
+        Some(sync as Arc<dyn SyncSource>),
+    )
+    .map_err(|e| task_error(format!("network: {e}")))?;
+    tracing::info!(validator = me.0, listen = %consensus.listen, validators = set.len(), "consensus network started");
+    let (gossip_tx, gossip_rx) = mpsc::channel(65_536);
+    chain.set_gossip(gossip_tx);
+    let status = Arc::new(Mutex::new(ConsensusStatusDto {
+        validator_index: me.0,
+        validators: set.len() as u16,
+        ..ConsensusStatusDto::default()
+    }));
+    chain.set_consensus_status(Arc::clone(&status));
+    let driver = Driver {
+        app: ChainLifecycle::new(
+            Arc::clone(&chain),
+            config.max_block_txs,
+            config.max_block_bytes,
+        ),
+        chain,
+        core,
+        config: core_config,
+        me,
+        key: consensus.bls_key.clone(),
+        set,
+        memo,
+        network: network.clone(),
+        data_dir: config.data_dir.clone(),
+        timers: BTreeMap::new(),
+        queue: VecDeque::new(),
+        committed,
+        highest_qc,
+        status,
+        fetch_turn: 0,
+        synced_blocks: 0,
+        block_time: Duration::from_millis(config.block_time_ms.min(consensus.base_timeout_ms / 2)),
+        delayed_build: None,
+    };
+    let task = tokio::spawn(driver.run(inbox, gossip_rx, stop));
+    Ok(ValidatorHandle { task, network })
+}
+
+impl Driver {
+    async fn run(
+        mut self,
+        mut inbox: aether_network::Inbox,
+        mut gossip: mpsc::Receiver<Vec<u8>>,
+        mut stop: watch::Receiver<bool>,
+    ) -> Result<(), NodeError> {
+        self.handle(Event::Start)?;
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let deadline = self.timers.values().min().copied();
+            let build_at = self.delayed_build.as_ref().map(|(at, _, _)| *at);
+            tokio::select! {
+                _ = stop.changed() => return Ok(()),
+                Some(inbound) = inbox.consensus.recv() => {
+                    if let ConsensusMsg::BlockRequest(request) = &inbound.message {
+                        self.serve(inbound.from, *request);
+                    } else {
+                        self.handle(Event::Message { from: inbound.from, message: inbound.message })?;
+                    }
+                }
+                Some(tx) = inbox.txs.recv() => {
+                    let _ = self.chain.admit_from_peer(&tx.bytes);
+                }
+                Some(_) = inbox.blocks.recv() => {}
+                Some(_) = inbox.events.recv() => {}
+                _ = async { tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)).await }, if deadline.is_some() => {
+                    let now = Instant::now();
+                    let due: Vec<Round> = self.timers.iter().filter(|(_, at)| **at <= now).map(|(r, _)| *r).collect();
+                    for round in due {
+                        self.timers.remove(&round);
+                        self.handle(Event::RoundTimeout { round })?;
+                    }
+                }
+                _ = async { tokio::time::sleep_until(build_at.unwrap_or_else(Instant::now)).await }, if build_at.is_some() => {
+                    self.build_delayed()?;
+                }
+                _ = tick.tick() => {
+                    if self.delayed_build.is_some() && self.chain.mempool_len() > 0 {
+                        self.build_delayed()?;
+                    }
+                    let mut batch = Vec::new();
+                    while let Ok(tx) = gossip.try_recv() {
+                        batch.push(tx);
+                        if batch.len() >= 4096 { break; }
+                    }
+                    if !batch.is_empty() {
+                        let _ = self.network.announce_txs(batch);
+                    }
+                    self.maybe_sync().await?;
+                    self.publish_status();
+                }
+            }
+        }
+    }
+
+    /// Feeds one event and every event its actions produce.
+    fn handle(&mut self, event: Event) -> Result<(), NodeError> {
+        self.queue.push_back(event);
+        while let Some(event) = self.queue.pop_front() {
+            let actions = self.core.handle(event);
+            for action in actions {
+                self.execute(action)?;
+            }
+        }
+        *self.highest_qc.lock().unwrap_or_else(|p| p.into_inner()) =
+            self.core.safety().highest_qc.clone();
+        Ok(())
+    }
+
+    fn execute(&mut self, action: Action) -> Result<(), NodeError> {
+        match action {
+            Action::Persist(state) => {
+                let dir = self.data_dir.clone();
+                tokio::task::block_in_place(|| persist_safety(&dir, &state))?;
+            }
+            Action::Broadcast(message) => {
+                if let Err(e) = self.network.broadcast(message) {
+                    tracing::debug!(error = %e, "broadcast incomplete");
+                }
+            }
+            Action::ScheduleTimeout { round, after_ms } => {
+                self.timers.retain(|r, _| *r >= round);
+                self.timers
+                    .insert(round, Instant::now() + Duration::from_millis(after_ms));
+            }
+            Action::BuildBlock {
+                round,
+                parent,
+                height,
+                consensus,
+            } => {
+                let request = BuildRequest {
+                    parent,
+                    height,
+                    timestamp_ms: crate::service::now_ms(),
+                    consensus,
+                };
+                if self.chain.mempool_len() == 0 && !self.block_time.is_zero() {
+                    // Nothing to include: wait for transactions (or the
+                    // block time) rather than fill the chain with empty blocks.
+                    self.delayed_build = Some((Instant::now() + self.block_time, round, request));
+                } else {
+                    self.build(round, request)?;
+                }
+            }
+            Action::VerifyBlock { header, payload } => {
+                let block = header.hash();
+                let result = tokio::task::block_in_place(|| self.app.verify(&header, &payload));
+                let valid = match result {
+                    Ok(()) => true,
+                    Err(aether_chain_api::LifecycleError::Storage(e)) => {
+                        return Err(task_error(format!("verifying a block: {e}")));
+                    }
+                    Err(e) => {
+                        tracing::warn!(%block, error = %e, "proposal refused");
+                        false
+                    }
+                };
+                self.queue.push_back(Event::BlockVerified { block, valid });
+            }
+            Action::Commit {
+                proposal,
+                finality,
+                vrf_output: _,
+            } => {
+                let height = proposal.header.height;
+                tokio::task::block_in_place(|| self.app.commit(&proposal, &finality))
+                    .map_err(|e| task_error(format!("committing block {height}: {e}")))?;
+                self.committed.push(Proposal {
+                    header: proposal.header.clone(),
+                    payload: BoundedBytes::default(),
+                    signature: BlsSignatureBytes::ZERO,
+                });
+                tracing::debug!(height, block = %proposal.block_id(), "final");
+            }
+            Action::Evidence(evidence) => {
+                tracing::warn!(?evidence, "equivocation observed");
+            }
+            Action::Fetch {
+                block,
+                ancestors,
+                from,
+            } => {
+                let candidates: Vec<ValidatorIndex> =
+                    from.into_iter().filter(|v| *v != self.me).collect();
+                if !candidates.is_empty() {
+                    self.fetch_turn = self.fetch_turn.wrapping_add(1);
+                    let to = candidates[self.fetch_turn % candidates.len()];
+                    let _ = self.network.send(
+                        to,
+                        ConsensusMsg::BlockRequest(BlockRequest { block, ancestors }),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn build_delayed(&mut self) -> Result<(), NodeError> {
+        if let Some((_, round, mut request)) = self.delayed_build.take()
+            && round == self.core.round()
+        {
+            request.timestamp_ms = crate::service::now_ms();
+            self.build(round, request)?;
+            let queued: Vec<Event> = self.queue.drain(..).collect();
+            for event in queued {
+                self.handle(event)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn build(&mut self, round: Round, request: BuildRequest) -> Result<(), NodeError> {
+        match tokio::task::block_in_place(|| self.app.build(&request)) {
+            Ok(built) => self.queue.push_back(Event::BlockBuilt {
+                round,
+                header: built.header,
+                payload: built.payload,
+            }),
+            Err(aether_chain_api::LifecycleError::Storage(e)) => {
+                return Err(task_error(format!("building a block: {e}")));
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot build a block"),
+        }
+        Ok(())
+    }
+
+    /// Answers a peer's block request from the core's pending blocks or the
+    /// store: the block, then up to `ancestors` ancestors, newest first.
+    fn serve(&mut self, to: ValidatorIndex, request: BlockRequest) {
+        let wanted = 1 + usize::from(
+            request
+                .ancestors
+                .min(aether_types::consensus::MAX_SYNC_ANCESTORS),
+        );
+        let mut blocks: Vec<Proposal> = Vec::new();
+        let mut cursor = request.block;
+        while blocks.len() < wanted {
+            let found = self.core.pending_block(&cursor).cloned().or_else(|| {
+                let height = self.app.committed_height(&cursor)?;
+                self.app.committed_at(height)
+            });
+            let Some(p) = found else { break };
+            if p.header.height == 0 {
+                break;
+            }
+            cursor = p.header.parent_hash;
+            blocks.push(p);
+        }
+        if !blocks.is_empty() {
+            let _ = self.network.send(to, ConsensusMsg::BlockResponse(blocks));
+        }
+    }
+
+    /// Block sync (see the module docs).
+    async fn maybe_sync(&mut self) -> Result<(), NodeError> {
+        let mine = self.chain.height();
+        let best = self
+            .set
+            .indices()
+            .filter(|v| *v != self.me)
+            .filter_map(|v| Some((v, self.network.peer_status(v)?.committed_height)))
+            .max_by_key(|(_, h)| *h);
+        let Some((peer, height)) = best else {
+            return Ok(());
+        };
+        if height <= mine + SYNC_LAG {
+            return Ok(());
+        }
+        let blocks = match self
+            .network
+            .request_blocks(peer, mine + 1, SYNC_BATCH)
+            .await
+        {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::debug!(peer = peer.0, error = %e, "block sync request failed");
+                return Ok(());
+            }
+        };
+        let mut committed = 0u64;
+        for pair in blocks.windows(2) {
+            let (b, c) = (&pair[0], &pair[1].proposal);
+            let (Some(bf), Some(_)) = (b.proposal.fields(), c.fields()) else {
+                break;
+            };
+            let tip = self.chain.store().tip().map(|t| t.hash);
+            let ok = Some(b.proposal.header.parent_hash) == tip
+                && c.header.parent_hash == b.proposal.block_id()
+                && b.finality.block == c.block_id()
+                && b.finality.round == bf.round.next()
+                && b.finality.height == b.proposal.header.height + 1
+                && self.core.verify_quorum_cert(&b.finality);
+            if !ok {
+                tracing::warn!(
+                    peer = peer.0,
+                    height = b.proposal.header.height,
+                    "sync: a block without a valid finality proof"
+                );
+                break;
+            }
+            let verified = tokio::task::block_in_place(|| {
+                self.app
+                    .verify(&b.proposal.header, b.proposal.payload.as_slice())
+                    .and_then(|()| self.app.commit(&b.proposal, &b.finality))
+            });
+            match verified {
+                Ok(()) => {
+                    committed += 1;
+                    self.committed.push(Proposal {
+                        header: b.proposal.header.clone(),
+                        payload: BoundedBytes::default(),
+                        signature: BlsSignatureBytes::ZERO,
+                    });
+                }
+                Err(aether_chain_api::LifecycleError::Storage(e)) => {
+                    return Err(task_error(format!("sync commit: {e}")));
+                }
+                Err(e) => {
+                    tracing::warn!(peer = peer.0, error = %e, "sync: block refused");
+                    break;
+                }
+            }
+        }
+        if committed > 0 {
+            self.synced_blocks += committed;
+            tracing::info!(
+                peer = peer.0,
+                blocks = committed,
+                height = self.chain.height(),
+                "caught up by block sync"
+            );
+            self.app.clear_pending();
+            self.rebuild_core()?;
+        }
+        Ok(())
+    }
+
+    /// A fresh core on the new committed head, keeping the safety state.
+    fn rebuild_core(&mut self) -> Result<(), NodeError> {
+        let safety = self.core.safety().clone();
+        self.core = Core::new(
+            self.config.clone(),
+            self.me,
+            self.key.clone(),
+            self.set.clone(),
+            self.memo.clone(),
+            Restore {
+                safety: Some(safety),
+                committed: self.committed.clone(),
+            },
+        )
+        .map_err(|e| task_error(format!("consensus state after sync: {e}")))?;
+        self.timers.clear();
+        self.handle(Event::Start)
+    }
+
+    fn publish_status(&self) {
+        let safety = self.core.safety();
+        let parent = safety.highest_qc.block;
+        let round = self.core.round();
+        let leaders = (0..5u64)
+            .filter_map(|i| {
+                let r = Round(round.0 + i);
+                self.core.leader(&parent, r).map(|l| LeaderDto {
+                    round: r.0,
+                    leader: l.0,
+                })
+            })
+            .collect();
+        let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        status.round = round.0;
+        status.highest_qc_round = safety.highest_qc.round.0;
+        status.connected_peers = self.network.connected_peers().iter().map(|v| v.0).collect();
+        status.leaders = leaders;
+        status.synced_blocks = self.synced_blocks;
+    }
+}

@@ -7,6 +7,7 @@
 //! aether tx transfer (--from FILE | --from-dev N) --to ADDRESS --amount AIC [--no-wait]
 //! aether tx submit FILE [--no-wait]
 //! aether query status | balance ADDR | utxos ADDR | block [N|latest|finalized|HASH] | tx ID | proof TXID#INDEX
+//! aether devnet up [--validators N] [--fresh] | down | status | load --rate TPS --duration S   [--dir DIR]
 //! ```
 //!
 //! Client commands talk to `--rpc URL` (default `http://127.0.0.1:8545`,
@@ -16,6 +17,7 @@
 //! unreachable), 2 bad usage or input.
 
 use aether_client::amount;
+mod devnet;
 mod keys;
 mod market;
 mod node_cmd;
@@ -79,6 +81,9 @@ enum Command {
     Job(market::JobCommand),
     /// Run the deterministic consensus simulation.
     Sim(sim::Args),
+    /// A local multi-validator devnet: up, down, status, load.
+    #[command(subcommand)]
+    Devnet(devnet::Command),
 }
 
 /// A failure of a command: usage/input (exit 2) or the request (exit 1).
@@ -133,6 +138,7 @@ fn main() -> ExitCode {
         Command::Provider(cmd) => market::provider(cmd, &cli.client),
         Command::Job(cmd) => market::job(cmd, &cli.client),
         Command::Sim(args) => sim::run(args),
+        Command::Devnet(cmd) => devnet::run(cmd, &cli.client),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

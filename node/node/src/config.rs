@@ -632,4 +632,101 @@ mod tests {
         .to_string();
         assert!(e.contains("does not match"), "{e}");
     }
+
+    /// A multi-validator file: its validators and consensus section are
+    /// read; every inconsistency is refused with the field named.
+    #[test]
+    fn validators_and_consensus_are_read_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let node_keys: Vec<Keypair> = (1..=3u8)
+            .map(|i| Keypair::from_secret_bytes(&[i; 32]))
+            .collect();
+        let bls: Vec<aether_crypto::bls::SecretKey> = (1..=3u8)
+            .map(|i| aether_crypto::bls::SecretKey::from_seed(&[i; 32]))
+            .collect();
+        std::fs::write(
+            dir.path().join("node.key"),
+            format!("{}\n", "02".repeat(32)),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("bls.key"), hex::encode(bls[1].to_bytes())).unwrap();
+        let validators: String = node_keys
+            .iter()
+            .zip(&bls)
+            .map(|(k, b)| {
+                format!(
+                    "[[genesis.validators]]\nnode_key = \"{}\"\nbls_key = \"{}\"\nproof_of_possession = \"{}\"\nstake = 100\n",
+                    hex::encode(k.public_key().0),
+                    hex::encode(b.public_key().to_bytes()),
+                    hex::encode(b.proof_of_possession().to_bytes()),
+                )
+            })
+            .collect();
+        let file = |consensus: &str, validators: &str| {
+            format!(
+                "data_dir = \"d\"\n{consensus}\n[genesis]\nvalidator_key_file = \"node.key\"\n{validators}"
+            )
+        };
+        let consensus = "[consensus]\nbls_key_file = \"bls.key\"\nlisten = \"127.0.0.1:9001\"\npeers = [\"127.0.0.1:9000\", \"127.0.0.1:9001\", \"127.0.0.1:9002\"]\nlink_delay_ms = 50";
+        let read = |text: &str| -> Result<NodeConfig, NodeError> {
+            let file: ConfigFile =
+                parse_toml(text).map_err(|reason| NodeError::Config { reason })?;
+            NodeConfig::from_parsed(file, dir.path(), true)
+        };
+        let c = read(&file(consensus, &validators)).unwrap();
+        assert_eq!(c.genesis.validators.len(), 3);
+        assert_eq!(
+            c.genesis.validator,
+            node_keys[0].public_key(),
+            "block 0 names validator 0"
+        );
+        let cc = c.consensus.as_ref().unwrap();
+        assert_eq!(cc.peers.len(), 3);
+        assert_eq!(cc.listen.port(), 9001);
+        assert_eq!((cc.base_timeout_ms, cc.link_delay_ms), (1_000, 50));
+        assert_eq!(cc.bls_key.public_key(), bls[1].public_key());
+        // The same genesis (id) whichever validator's file it is read from,
+        // and another one than the single-validator genesis.
+        assert_ne!(c.genesis.id(), Genesis::dev(c.genesis.chain_id, 16).id());
+
+        let two_peers = consensus.replace(", \"127.0.0.1:9002\"", "");
+        let bad_key = validators
+            .replacen("stake = 100", "stake = 100\n", 1)
+            .replacen(
+                &hex::encode(node_keys[0].public_key().0),
+                &"ab".repeat(31),
+                1,
+            );
+        let cases = [
+            (
+                file(&two_peers, &validators),
+                "consensus.peers has 2 addresses for 3 validators",
+            ),
+            (
+                file(consensus, ""),
+                "[consensus] needs [[genesis.validators]]",
+            ),
+            (file("", &validators), "needs a [consensus] section"),
+            (file(consensus, &bad_key), "genesis.validators[0].node_key"),
+            (
+                file(
+                    &consensus.replace("127.0.0.1:9001\"\npeers", "nowhere\"\npeers"),
+                    &validators,
+                ),
+                "consensus.listen",
+            ),
+            (
+                file(
+                    consensus,
+                    &validators
+                        .replace(&hex::encode(node_keys[1].public_key().0), &"cd".repeat(32)),
+                ),
+                "not one of genesis.validators",
+            ),
+        ];
+        for (text, needle) in cases {
+            let e = read(&text).unwrap_err().to_string();
+            assert!(e.contains(needle), "{needle}: {e}");
+        }
+    }
 }

@@ -35,6 +35,19 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
+/// `txs` without the transactions execution rejected (by index).
+pub(crate) fn without_rejected(
+    txs: Vec<Transaction>,
+    rejected: &[aether_ledger::RejectedTx],
+) -> Vec<Transaction> {
+    let bad: BTreeSet<usize> = rejected.iter().map(|r| r.index).collect();
+    txs.into_iter()
+        .enumerate()
+        .filter(|(i, _)| !bad.contains(i))
+        .map(|(_, t)| t)
+        .collect()
+}
+
 /// Limits of the blocks this node produces.
 #[derive(Clone, Copy, Debug)]
 pub struct BlockLimits {
@@ -236,7 +249,6 @@ impl NodeChain {
             if outcome.rejected.is_empty() {
                 break outcome;
             }
-            let bad: BTreeSet<usize> = outcome.rejected.iter().map(|r| r.index).collect();
             let mut pool = self.pool();
             for r in &outcome.rejected {
                 if let Some(tx) = txs.get(r.index) {
@@ -245,12 +257,7 @@ impl NodeChain {
                 }
             }
             drop(pool);
-            txs = txs
-                .into_iter()
-                .enumerate()
-                .filter(|(i, _)| !bad.contains(i))
-                .map(|(_, t)| t)
-                .collect();
+            txs = without_rejected(txs, &outcome.rejected);
         };
         let execution = exec_started.elapsed();
         let update = self.store.prepare_state(&outcome.diff)?;
@@ -371,13 +378,10 @@ impl NodeChain {
             .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).clone())
     }
 
-    /// Admits a transaction received from a peer (no gossip back: the
-    /// network already knows it).
-    pub fn admit_from_peer(&self, tx_bytes: &[u8]) -> Result<TxId, MempoolError> {
-        self.admit(tx_bytes)
-    }
-
-    fn admit(&self, tx_bytes: &[u8]) -> Result<TxId, MempoolError> {
+    /// Admits a transaction into the pool without gossiping it: one pulled
+    /// from a peer (the network already knows it), or the first step of an
+    /// RPC submission, which then gossips it.
+    pub fn admit(&self, tx_bytes: &[u8]) -> Result<TxId, MempoolError> {
         // Decoding and signatures need no lock.
         let checked = check_stateless(self.ledger.params(), tx_bytes)?;
         let mut pool = self.pool();

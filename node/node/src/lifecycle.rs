@@ -33,7 +33,7 @@ use aether_ledger::{BlockContext, BlockOutcome, ExecutionMode, PendingView};
 use aether_storage::{StateUpdate, Tip};
 use aether_types::*;
 use borsh::{BorshDeserialize, BorshSerialize};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// What a committed block keeps for consensus beside the block itself:
@@ -249,18 +249,12 @@ impl BlockLifecycle for ChainLifecycle {
             // ended validity interval): leave them out of this block. They
             // stay pooled only if still valid against the committed state,
             // which the pool rechecks when blocks commit.
-            let bad: BTreeSet<usize> = outcome.rejected.iter().map(|r| r.index).collect();
             for r in &outcome.rejected {
                 if let Some(tx) = txs.get(r.index) {
                     tracing::debug!(tx = %tx.id(), error = %r.error, "left out of the block");
                 }
             }
-            txs = txs
-                .into_iter()
-                .enumerate()
-                .filter(|(i, _)| !bad.contains(i))
-                .map(|(_, t)| t)
-                .collect();
+            txs = crate::chain::without_rejected(txs, &outcome.rejected);
         };
         let mut block = Block {
             header: BlockHeader {

@@ -214,6 +214,16 @@ fn read_safety(data_dir: &Path) -> Result<Option<SafetyState>, NodeError> {
     }
 }
 
+/// A committed block as the core replays it on a restart: the header
+/// alone (the core reads the parent, height and consensus fields).
+fn header_only(header: BlockHeader) -> Proposal {
+    Proposal {
+        header,
+        payload: BoundedBytes::default(),
+        signature: BlsSignatureBytes::ZERO,
+    }
+}
+
 /// Header-only copies of the committed chain after genesis (what the core
 /// replays on a restart; payloads are not needed).
 fn committed_headers(chain: &NodeChain) -> Result<Vec<Proposal>, NodeError> {
@@ -225,11 +235,7 @@ fn committed_headers(chain: &NodeChain) -> Result<Vec<Proposal>, NodeError> {
             .ok_or_else(|| NodeError::Task {
                 reason: format!("committed header {height} missing"),
             })?;
-        out.push(Proposal {
-            header,
-            payload: BoundedBytes::default(),
-            signature: BlsSignatureBytes::ZERO,
-        });
+        out.push(header_only(header));
     }
     Ok(out)
 }
@@ -404,7 +410,7 @@ impl Driver {
                     }
                 }
                 Some(tx) = inbox.txs.recv() => {
-                    let _ = self.chain.admit_from_peer(&tx.bytes);
+                    let _ = self.chain.admit(&tx.bytes);
                 }
                 Some(_) = inbox.blocks.recv() => {}
                 Some(_) = inbox.events.recv() => {}
@@ -511,11 +517,7 @@ impl Driver {
                 let height = proposal.header.height;
                 tokio::task::block_in_place(|| self.app.commit(&proposal, &finality))
                     .map_err(|e| task_error(format!("committing block {height}: {e}")))?;
-                self.committed.push(Proposal {
-                    header: proposal.header.clone(),
-                    payload: BoundedBytes::default(),
-                    signature: BlsSignatureBytes::ZERO,
-                });
+                self.committed.push(header_only(proposal.header.clone()));
                 tracing::debug!(height, block = %proposal.block_id(), "final");
             }
             Action::Evidence(evidence) => {
@@ -652,11 +654,7 @@ impl Driver {
             match verified {
                 Ok(()) => {
                     committed += 1;
-                    self.committed.push(Proposal {
-                        header: b.proposal.header.clone(),
-                        payload: BoundedBytes::default(),
-                        signature: BlsSignatureBytes::ZERO,
-                    });
+                    self.committed.push(header_only(b.proposal.header.clone()));
                 }
                 Err(aether_chain_api::LifecycleError::Storage(e)) => {
                     return Err(task_error(format!("sync commit: {e}")));

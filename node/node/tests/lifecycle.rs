@@ -2,7 +2,8 @@
 //! builds two blocks, the second on top of the first while it is still
 //! pending; another node re-executes both against its own store (the second
 //! on the first's overlay) and accepts them; tampered blocks are refused
-//! with the reason and leave nothing pending; both nodes commit the two
+//! with the reason (one test per check of `verify`) and leave nothing
+//! pending; both nodes commit the two
 //! blocks and hold the same state root, and the committed blocks come back
 //! as proposed, with their finality certificates.
 
@@ -134,6 +135,17 @@ fn blocks_on_pending_parents_are_built_verified_and_committed() {
     bad_height.height = 5;
     let mut bad_time = b1.header.clone();
     bad_time.timestamp_ms = 0;
+    let mut bad_chain = b1.header.clone();
+    bad_chain.chain_id = ChainId(b1.header.chain_id.0 + 1);
+    // Block 2's header over block 1's transactions (tx root fixed up):
+    // they spend outputs pending block 1 already spent.
+    let replayed = aether_node::lifecycle::decode_block(&b1.header, &b1.payload).unwrap();
+    let mut double_spend = b2.header.clone();
+    double_spend.tx_root = Block {
+        header: double_spend.clone(),
+        transactions: replayed.transactions,
+    }
+    .compute_tx_root();
     for (header, payload, reason) in [
         (&bad_root, &b1.payload[..], RejectReason::StateRoot),
         (&bad_receipts, &b1.payload[..], RejectReason::Receipts),
@@ -145,6 +157,7 @@ fn blocks_on_pending_parents_are_built_verified_and_committed() {
             RejectReason::Payload,
         ),
         (&b1.header, &b2.payload[..], RejectReason::Payload),
+        (&bad_chain, &b1.payload[..], RejectReason::Header),
     ] {
         match follower.verify(header, payload) {
             Err(LifecycleError::Rejected { reason: r, .. }) => assert_eq!(r, reason),
@@ -155,6 +168,11 @@ fn blocks_on_pending_parents_are_built_verified_and_committed() {
 
     // The follower re-executes both, the second on the first's overlay.
     follower.verify(&b1.header, &b1.payload).unwrap();
+    match follower.verify(&double_spend, &b1.payload) {
+        Err(LifecycleError::Rejected { reason, .. }) => assert_eq!(reason, RejectReason::Execution),
+        other => panic!("expected Execution, got {other:?}"),
+    }
+    assert_eq!(follower.pending_len(), 1);
     follower.verify(&b2.header, &b2.payload).unwrap();
     assert_eq!(follower.pending_len(), 2);
 

@@ -753,7 +753,7 @@ impl Store {
         let _guard = self.commit_lock.lock().unwrap_or_else(|p| p.into_inner());
         let tx_ids = self.check_block(block, outcome)?;
         let update = self.prepare_state(&outcome.diff)?;
-        self.write_block(block, outcome, &tx_ids, update)
+        self.write_block(block, outcome, &tx_ids, update, None)
     }
 
     /// Like [`Store::commit_block`], reusing a [`Store::prepare_state`]
@@ -787,7 +787,7 @@ impl Store {
                 reason: "computed for another diff",
             });
         }
-        let committed = self.write_block_with(block, outcome, &tx_ids, update, record)?;
+        let committed = self.write_block(block, outcome, &tx_ids, update, record)?;
         if record.is_some() {
             self.update_meta(|m| m.finalized = Some(committed.height));
         }
@@ -900,16 +900,6 @@ impl Store {
 
     /// Checks 3 and 4, then the atomic write (5) and the metadata (6).
     fn write_block(
-        &self,
-        block: &Block,
-        outcome: &BlockOutcome,
-        tx_ids: &[TxId],
-        update: StateUpdate,
-    ) -> Result<CommittedBlock> {
-        self.write_block_with(block, outcome, tx_ids, update, None)
-    }
-
-    fn write_block_with(
         &self,
         block: &Block,
         outcome: &BlockOutcome,

@@ -32,14 +32,12 @@
 use super::Progress;
 use super::config::Manifest;
 use crate::{CliError, output};
-use aether_client::{ClientConfig, ClientError, RpcClient, TxBuilder, Utxo};
+use aether_client::{ClientConfig, ClientError, HeadSubscription, RpcClient, TxBuilder, Utxo};
 use aether_crypto::ed25519::Keypair;
 use aether_node::genesis::{DEV_ACCOUNTS, dev_account_key};
 use aether_rpc_types::methods as m;
 use aether_types::{Address, Canonical, OutPoint, TxId, TxParams, Value};
-use jsonrpsee::core::client::{Subscription, SubscriptionClientT};
 use jsonrpsee::rpc_params;
-use jsonrpsee::ws_client::{WsClient, WsClientBuilder};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -652,25 +650,16 @@ async fn report_progress(tracker: Arc<Tracker>, total: u64, start: Instant) {
     }
 }
 
-/// A subscription to finalized heads, with the connection it runs on.
-type HeadStream = (WsClient, Subscription<serde_json::Value>);
-
-async fn subscribe(rpc_url: &str) -> Option<HeadStream> {
+/// The lead node's finalized heads over WebSocket (`None`: no
+/// subscription; the follower polls instead).
+async fn subscribe(rpc_url: &str) -> Option<HeadSubscription> {
     let ws_url = rpc_url.replacen("http://", "ws://", 1);
-    let ws = WsClientBuilder::default()
-        .connection_timeout(Duration::from_secs(5))
-        .build(&ws_url)
-        .await
-        .ok()?;
-    let heads = ws
-        .subscribe(
-            m::SUBSCRIBE_FINALIZED_HEADS,
-            rpc_params![],
-            m::UNSUBSCRIBE_FINALIZED_HEADS,
-        )
-        .await
-        .ok()?;
-    Some((ws, heads))
+    let config = ClientConfig {
+        request_timeout: Duration::from_secs(5),
+        ..ClientConfig::default()
+    };
+    let client = RpcClient::connect_with(&ws_url, config).await.ok()?;
+    client.subscribe_finalized_heads().await.ok()
 }
 
 /// Follows the finalized height of the lead node from `from` on and marks
@@ -681,11 +670,9 @@ async fn follow(rpc_url: String, client: Arc<RpcClient>, from: u64, tracker: Arc
     loop {
         let mut seen = None;
         match heads.as_mut() {
-            Some((_, stream)) => {
+            Some(stream) => {
                 match tokio::time::timeout(QUIET_SUBSCRIPTION, stream.next()).await {
-                    Ok(Some(Ok(head))) => {
-                        seen = head["height"].as_u64().map(|h| (h, Instant::now()));
-                    }
+                    Ok(Some(Ok(head))) => seen = Some((head.height, Instant::now())),
                     // Ended or undecodable: poll from now on.
                     Ok(_) => heads = None,
                     Err(_) => {}

@@ -44,7 +44,9 @@ fn alive(pid: i32) -> bool {
 }
 
 /// A base port whose 4 × 3 ports are free now (TCP and UDP), varied by
-/// pid so concurrent test runs rarely collide.
+/// pid so concurrent test runs rarely collide, below the kernel's
+/// ephemeral range (from 32768) so that no other process's `bind(0)` takes
+/// a port of a node the test kills and restarts.
 fn free_base_port() -> u16 {
     let free = |p: u16| {
         std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()
@@ -52,7 +54,7 @@ fn free_base_port() -> u16 {
     };
     let seed = std::process::id();
     (0..64u32)
-        .map(|k| 20_000 + ((seed + 7 * k) % 800) as u16 * 40)
+        .map(|k| 20_000 + ((seed + 7 * k) % 300) as u16 * 40)
         .find(|&base| (0..VALIDATORS as u16).all(|i| (0..3).all(|o| free(base + 10 * i + o))))
         .expect("a free port range")
 }

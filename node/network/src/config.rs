@@ -41,6 +41,14 @@ pub struct NetworkConfig {
     pub keep_alive: Duration,
     /// QUIC idle timeout. Default 10 s.
     pub idle_timeout: Duration,
+    /// When a dialled connection has received nothing for this long, dial
+    /// a fresh one beside it (it replaces the old one if it comes up).
+    /// A peer that restarted resets its stale connections on their next
+    /// packet, but while it was down our probes backed off exponentially
+    /// (QUIC's PTO), so that next packet may come minutes later; a fresh
+    /// dial does not wait for it. `None` leaves it to the reset and the
+    /// idle timeout. Default 1.5 s (five keep-alive intervals).
+    pub silence_redial: Option<Duration>,
     /// Initial RTT estimate (sets the first handshake retransmission).
     /// Default 50 ms.
     pub initial_rtt: Duration,
@@ -96,6 +104,7 @@ impl NetworkConfig {
             max_full_nodes: 16,
             keep_alive: Duration::from_millis(300),
             idle_timeout: Duration::from_secs(10),
+            silence_redial: Some(Duration::from_millis(1500)),
             initial_rtt: Duration::from_millis(50),
             dial_timeout: Duration::from_secs(2),
             redial_min: Duration::from_millis(100),

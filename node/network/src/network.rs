@@ -23,6 +23,16 @@
 //! read-only full node: it dials every validator, and validators accept it
 //! only with `accept_full_nodes`.
 //!
+//! A peer that restarts (same key, hence same stateless-reset key) resets
+//! the old connection on the next packet it receives for it. While it was
+//! down, though, the dialler's probes back off exponentially, so that
+//! packet may be minutes away on a loaded machine. The dialler therefore
+//! also watches its connection: after `silence_redial` with no datagram
+//! received (keep-alives make a live peer answer every `keep_alive`), it
+//! dials a fresh connection beside the silent one, at most once per
+//! keep-alive interval; the first that comes up replaces it. A spurious
+//! redial (a live but stalled peer) only costs the frames in flight.
+//!
 //! # Queues
 //! Each peer has three bounded queues (consensus, shred, bulk), kept
 //! across reconnects, each drained by its own writer onto its own QUIC
@@ -89,7 +99,8 @@ pub enum PeerId {
 pub enum PeerEvent {
     /// A connection came up.
     Connected(PeerId),
-    /// A connection went down.
+    /// The peer's connection went down and no other replaced it (a
+    /// replaced connection ends without this event).
     Disconnected(PeerId),
     /// A peer's sync status.
     Status {
@@ -145,6 +156,8 @@ pub struct NetworkStats {
     pub txs_delivered: u64,
     /// Messages dropped because an inbox or a peer queue was full.
     pub inbox_dropped: u64,
+    /// Fresh dials beside a connection silent for `silence_redial`.
+    pub silence_redials: u64,
 }
 
 #[derive(Default)]
@@ -162,6 +175,7 @@ struct Stats {
     tx_pulled: AtomicU64,
     txs_delivered: AtomicU64,
     inbox_dropped: AtomicU64,
+    silence_redials: AtomicU64,
 }
 
 fn bump(c: &AtomicU64) {
@@ -511,6 +525,7 @@ impl Network {
             tx_pulled: g(&s.tx_pulled),
             txs_delivered: g(&s.txs_delivered),
             inbox_dropped: g(&s.inbox_dropped),
+            silence_redials: g(&s.silence_redials),
         }
     }
 
@@ -843,7 +858,7 @@ async fn dial_loop(shared: Arc<Shared>, slot: Arc<PeerSlot>) {
         let started = Instant::now();
         match dial(&shared, &slot, addr).await {
             Some(conn) => {
-                serve_connection(shared.clone(), slot.clone(), conn).await;
+                serve_dialled(&shared, &slot, addr, conn).await;
                 // A connection that lived a while is redialled at once (the
                 // peer restarted); one that died at birth backs off.
                 delay = if started.elapsed() > Duration::from_secs(1) {
@@ -876,6 +891,84 @@ async fn dial(shared: &Shared, slot: &PeerSlot, addr: SocketAddr) -> Option<Conn
     tokio::select! {
         c = tokio::time::timeout(shared.config.dial_timeout, connecting) => c.ok()?.ok(),
         _ = shared.cancel.cancelled() => None,
+    }
+}
+
+/// Serves a connection this node dialled until it closes, dialling a
+/// fresh one beside it while it is silent (see the module docs); a fresh
+/// one that comes up replaces it and is served the same way.
+async fn serve_dialled(
+    shared: &Arc<Shared>,
+    slot: &Arc<PeerSlot>,
+    addr: SocketAddr,
+    conn: Connection,
+) {
+    let Some(threshold) = shared.config.silence_redial else {
+        return serve_connection(shared.clone(), slot.clone(), conn).await;
+    };
+    let mut conn = conn;
+    loop {
+        let serve = serve_connection(shared.clone(), slot.clone(), conn.clone());
+        tokio::pin!(serve);
+        let mut watch = SilenceWatch::new(received(&conn), Instant::now(), threshold);
+        let mut tick = tokio::time::interval(shared.config.keep_alive);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let fresh = loop {
+            tokio::select! {
+                _ = &mut serve => return,
+                _ = tick.tick() => {}
+            }
+            if !watch.silent(received(&conn), Instant::now()) {
+                continue;
+            }
+            bump(&shared.stats.silence_redials);
+            let dialled = tokio::select! {
+                d = dial(shared, slot, addr) => d,
+                _ = &mut serve => return,
+            };
+            if let Some(fresh) = dialled {
+                break fresh;
+            }
+        };
+        // The old connection's server is dropped (its stream readers are
+        // tasks of their own and end when it closes); serving the fresh one
+        // closes it as replaced.
+        conn = fresh;
+    }
+}
+
+/// UDP datagrams received on a connection so far.
+fn received(conn: &Connection) -> u64 {
+    conn.stats().udp_rx.datagrams
+}
+
+/// Whether a connection has been silent: fed the count of datagrams
+/// received at each sample, it says when that count has not moved for the
+/// threshold. Pure, so it is tested without sockets.
+#[derive(Debug)]
+struct SilenceWatch {
+    count: u64,
+    since: Instant,
+    threshold: Duration,
+}
+
+impl SilenceWatch {
+    fn new(count: u64, now: Instant, threshold: Duration) -> Self {
+        SilenceWatch {
+            count,
+            since: now,
+            threshold,
+        }
+    }
+
+    /// Records a sample; true when nothing arrived for the threshold.
+    fn silent(&mut self, count: u64, now: Instant) -> bool {
+        if count != self.count {
+            self.count = count;
+            self.since = now;
+            return false;
+        }
+        now.saturating_duration_since(self.since) >= self.threshold
     }
 }
 
@@ -917,16 +1010,21 @@ async fn serve_connection(shared: Arc<Shared>, slot: Arc<PeerSlot>, conn: Connec
             Err(_) => break,
         }
     }
-    {
+    let was_current = {
         let mut current = lock(&slot.conn);
-        if current
+        let was = current
             .as_ref()
-            .is_some_and(|c| c.stable_id() == conn.stable_id())
-        {
+            .is_some_and(|c| c.stable_id() == conn.stable_id());
+        if was {
             *current = None;
         }
+        was
+    };
+    // A replaced connection's end is not the peer's: its replacement
+    // already announced it connected.
+    if was_current {
+        shared.event(PeerEvent::Disconnected(slot.id));
     }
-    shared.event(PeerEvent::Disconnected(slot.id));
 }
 
 async fn write_lane(shared: Arc<Shared>, slot: Arc<PeerSlot>, conn: Connection, lane: Lane) {
@@ -1220,5 +1318,29 @@ async fn status_loop(shared: Arc<Shared>) {
                 let _ = shared.enqueue(slot, Lane::Bulk, frame.clone());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SilenceWatch;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn silence_is_time_without_a_new_datagram() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut w = SilenceWatch::new(10, t0, ms(1500));
+        assert!(!w.silent(10, t0 + ms(300)));
+        assert!(!w.silent(10, t0 + ms(1499)));
+        assert!(w.silent(10, t0 + ms(1500)), "the threshold reached");
+        // One datagram restarts the clock from the sample that saw it.
+        assert!(!w.silent(11, t0 + ms(1800)));
+        assert!(!w.silent(11, t0 + ms(3000)));
+        assert!(w.silent(11, t0 + ms(3300)));
+        assert!(w.silent(11, t0 + ms(9000)), "stays silent until data comes");
+        assert!(!w.silent(12, t0 + ms(9300)));
+        // A clock sample from before the last change never counts as silence.
+        assert!(!w.silent(12, t0 + ms(100)));
     }
 }

@@ -24,6 +24,25 @@ pub fn free_addr() -> SocketAddr {
     s.local_addr().expect("addr")
 }
 
+/// A free UDP port on loopback below the kernel's ephemeral range, for a
+/// node that is killed and restarted on the same address: between the
+/// kill and the restart no other process's `bind(0)` can be handed this
+/// port (a port from [`free_addr`] could be, and the restarted node would
+/// then fail to bind).
+pub fn restartable_addr() -> SocketAddr {
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let start: u16 = rand::random::<u16>() % 8000;
+    (0..8000u16)
+        .map(|k| 20_000 + (start + k) % 8000)
+        .filter(|&p| p < low)
+        .map(|p| SocketAddr::from(([127, 0, 0, 1], p)))
+        .find(|a| std::net::UdpSocket::bind(a).is_ok())
+        .expect("a free port below the ephemeral range")
+}
+
 /// The validator set of `n` validators on fresh ports.
 pub fn validator_set(n: u8) -> Vec<Peer> {
     (0..n)

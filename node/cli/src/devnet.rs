@@ -5,6 +5,8 @@
 //! aether devnet down [--dir DIR]
 //! aether devnet status [--dir DIR]
 //! aether devnet load --rate TPS --duration S [--accounts K] [--dir DIR]
+//! aether devnet partition GROUP... [--dir DIR]     (e.g. `partition 0,1 2,3`)
+//! aether devnet heal [--dir DIR]
 //! ```
 //!
 //! `DIR` (default `$AETHER_DEVNET_DIR`, else `<temp dir>/aether-devnet`)
@@ -20,9 +22,10 @@
 //! `--fresh` stops and wipes an existing devnet first. `down` stops the
 //! nodes and keeps their data. `status` reads every node's
 //! `aether_status`, including the optional `consensus` object, leniently.
-//! `load` is described in [`load`].
+//! `load` is described in [`load`]; `partition` and `heal` in [`faults`].
 
 mod config;
+mod faults;
 mod load;
 mod process;
 
@@ -55,6 +58,11 @@ pub(crate) enum Command {
     Status(DirArgs),
     /// Submit a paced stream of transfers and measure finality latency.
     Load(load::Args),
+    /// Split the validators into groups that cannot reach each other
+    /// (e.g. `partition 0,1 2,3`) until `heal`.
+    Partition(faults::PartitionArgs),
+    /// End a partition.
+    Heal(DirArgs),
 }
 
 /// The devnet directory.
@@ -106,6 +114,8 @@ pub(crate) fn run(cmd: Command, client: &ClientArgs) -> Result<(), CliError> {
         Command::Up(args) => up(&args, client.json),
         Command::Down(args) => down(&args, client.json),
         Command::Status(args) => status_cmd(&args, client.json),
+        Command::Partition(args) => faults::partition(&args, client.json),
+        Command::Heal(args) => faults::heal(&args, client.json),
         Command::Load(args) => {
             let (_, manifest) = open(&args.dir.dir)?;
             load::run(&args, &manifest, client.json)

@@ -1,5 +1,6 @@
 //! `aether devnet`: four validators as real processes make and finalize
-//! blocks of one chain; one is SIGKILLed and the other three go on;
+//! blocks of one chain; a 2+2 partition halts finality for 10 s and the
+//! chain resumes when it heals; one is SIGKILLed and the other three go on;
 //! restarted by `devnet up`, it catches up on the same chain; `devnet load`
 //! gets transfers final through every node; `devnet down` leaves no
 //! process behind.
@@ -170,7 +171,7 @@ fn all_at_least(heights: &[Option<u64>], nodes: &[usize], h: u64) -> bool {
 }
 
 #[test]
-fn four_validators_survive_a_kill_catch_up_take_load_and_stop() {
+fn four_validators_survive_a_partition_and_a_kill_catch_up_take_load_and_stop() {
     let net = Devnet::new();
     let base = free_base_port().to_string();
     // Empty blocks every 20 ms at most, so a node that misses a few seconds
@@ -200,6 +201,38 @@ fn four_validators_survive_a_kill_catch_up_take_load_and_stop() {
         Duration::from_secs(30),
         |n| all_at_least(&n.finalized(), &all, 3),
     );
+
+    // A 2+2 partition for 10 s: neither side has a quorum, so once what
+    // was in flight has settled (1 s) no node finalizes anything; healed,
+    // the chain goes on.
+    let cut = net.json(&["partition", "0,1", "2,3"]);
+    let applied = |report: &Value| {
+        report["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["error"].is_null())
+    };
+    assert!(applied(&cut), "{cut}");
+    assert_eq!(cut["partition"], serde_json::json!([[0, 1], [2, 3]]));
+    std::thread::sleep(Duration::from_secs(1));
+    let during = net.finalized();
+    std::thread::sleep(Duration::from_secs(9));
+    let after = net.finalized();
+    assert_eq!(during, after, "finalized during a 2+2 partition");
+    let healed = net.json(&["heal"]);
+    assert!(applied(&healed), "{healed}");
+    assert!(healed["partition"].is_null(), "{healed}");
+    let top = after.iter().flatten().copied().max().unwrap();
+    net.wait(
+        "finality resumes after the partition heals",
+        Duration::from_secs(60),
+        |n| all_at_least(&n.finalized(), &all, top + 5),
+    );
+    // Bad groups are refused before any node is touched.
+    let bad = net.run(&["partition", "0,1", "1,2"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("two partition groups"));
 
     // SIGKILL node 3: the other three (3 of 4) keep finalizing.
     let victim = net.pid(3).expect("node-3 pid file");

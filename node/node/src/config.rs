@@ -93,6 +93,11 @@ pub struct ConsensusSection {
     /// injection for loopback tests and benchmarks of a WAN-like network;
     /// default 0).
     pub link_delay_ms: Option<u64>,
+    /// Serve `aether_debugSetFaults` on the RPC port, so partitions, delay
+    /// and loss can be changed while the node runs (test networks only:
+    /// anyone who reaches the RPC port can then cut this node off; default
+    /// false).
+    pub fault_injection: Option<bool>,
 }
 
 /// One `[[genesis.validators]]` entry.
@@ -124,6 +129,8 @@ pub struct ConsensusConfig {
     pub max_timeout_ms: u64,
     /// Injected delay of every outgoing frame, milliseconds (0: none).
     pub link_delay_ms: u64,
+    /// Serve `aether_debugSetFaults` (runtime fault control).
+    pub fault_injection: bool,
 }
 
 impl std::fmt::Debug for ConsensusConfig {
@@ -474,6 +481,7 @@ impl NodeConfig {
                     base_timeout_ms: c.base_timeout_ms.unwrap_or(1_000),
                     max_timeout_ms: c.max_timeout_ms.unwrap_or(30_000),
                     link_delay_ms: c.link_delay_ms.unwrap_or(0),
+                    fault_injection: c.fault_injection.unwrap_or(false),
                 })
             }
         };
@@ -684,6 +692,7 @@ mod tests {
         assert_eq!(cc.peers.len(), 3);
         assert_eq!(cc.listen.port(), 9001);
         assert_eq!((cc.base_timeout_ms, cc.link_delay_ms), (1_000, 50));
+        assert!(!cc.fault_injection, "off unless asked for");
         assert_eq!(cc.bls_key.public_key(), bls[1].public_key());
         // The same genesis (id) whichever validator's file it is read from,
         // and another one than the single-validator genesis.

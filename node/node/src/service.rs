@@ -99,7 +99,28 @@ impl RunningNode {
             state_root = %chain.store().state_root(),
             "chain opened"
         );
-        let rpc = RpcServer::start(config.rpc_addr, chain.rpc_backend()).await?;
+        let faults = config
+            .consensus
+            .as_ref()
+            .and_then(|c| crate::validator::fault_plan(&config, c));
+        let debug_methods = match (&faults, &config.consensus) {
+            (Some(f), Some(c)) if c.fault_injection => {
+                tracing::warn!(
+                    "aether_debugSetFaults is served: anyone reaching the RPC port can partition this node"
+                );
+                Some(aether_rpc::debug::fault_module(
+                    Arc::clone(f) as Arc<dyn aether_rpc::debug::FaultControl>
+                ))
+            }
+            _ => None,
+        };
+        let rpc = RpcServer::start_with_extra(
+            config.rpc_addr,
+            chain.rpc_backend(),
+            aether_rpc::RpcConfig::default(),
+            debug_methods,
+        )
+        .await?;
         tracing::info!(url = %rpc.http_url(), "JSON-RPC listening (HTTP and WebSocket)");
         let (metrics_addr, metrics_task) = match config.metrics_addr {
             Some(addr) => {
@@ -117,7 +138,13 @@ impl RunningNode {
         let (producer, network) = match &config.consensus {
             // Several validators: blocks come from consensus.
             Some(consensus) => {
-                let v = crate::validator::start(Arc::clone(&chain), &config, consensus, stopped)?;
+                let v = crate::validator::start(
+                    Arc::clone(&chain),
+                    &config,
+                    consensus,
+                    faults.as_deref(),
+                    stopped,
+                )?;
                 (v.task, Some(v.network))
             }
             None => (

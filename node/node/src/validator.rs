@@ -110,6 +110,121 @@ pub fn genesis_set(config: &NodeConfig) -> Result<ValidatorSet, NodeError> {
     })
 }
 
+/// The fault plan of a validator whose config asks for one (a link delay
+/// or runtime fault control), or `None`.
+pub fn fault_plan(config: &NodeConfig, consensus: &ConsensusConfig) -> Option<Arc<NodeFaults>> {
+    if consensus.link_delay_ms == 0 && !consensus.fault_injection {
+        return None;
+    }
+    let key = config.validator_key.public_key().0;
+    let seed = u64::from_le_bytes(key[..8].try_into().expect("8 bytes"));
+    let faults = NodeFaults {
+        plan: Arc::new(aether_network::Faults::new(seed)),
+        validators: config.genesis.validators.len(),
+        links: Mutex::new((consensus.link_delay_ms, 0.0)),
+        partition: Mutex::new(None),
+    };
+    faults.apply_links();
+    Some(Arc::new(faults))
+}
+
+/// A validator's fault injection: the network's plan and the settings in
+/// force, changed at runtime through `aether_debugSetFaults` when the
+/// config enables it.
+pub struct NodeFaults {
+    plan: Arc<aether_network::Faults>,
+    validators: usize,
+    /// Delay (ms) and loss probability of every link.
+    links: Mutex<(u64, f64)>,
+    partition: Mutex<Option<Vec<Vec<u16>>>>,
+}
+
+impl NodeFaults {
+    /// The plan to hand to the network.
+    pub fn plan(&self) -> Arc<aether_network::Faults> {
+        Arc::clone(&self.plan)
+    }
+
+    fn apply_links(&self) {
+        let (delay, loss) = *self.links.lock().unwrap_or_else(|p| p.into_inner());
+        self.plan.set_default(aether_network::LinkFault {
+            delay: Duration::from_millis(delay),
+            loss: if loss > 0.0 {
+                aether_network::Loss::Random(loss)
+            } else {
+                aether_network::Loss::None
+            },
+            ..aether_network::LinkFault::default()
+        });
+    }
+
+    fn current(&self) -> aether_rpc_types::dto::FaultsDto {
+        let (delay, loss) = *self.links.lock().unwrap_or_else(|p| p.into_inner());
+        aether_rpc_types::dto::FaultsDto {
+            partition: self
+                .partition
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+            delay_ms: Some(delay),
+            loss: Some(loss),
+        }
+    }
+}
+
+impl aether_rpc::debug::FaultControl for NodeFaults {
+    fn set_faults(
+        &self,
+        faults: &aether_rpc_types::dto::FaultsDto,
+    ) -> Result<aether_rpc_types::dto::FaultsDto, String> {
+        if let Some(loss) = faults.loss
+            && !(0.0..=1.0).contains(&loss)
+        {
+            return Err(format!("loss {loss} is not a probability (0 to 1)"));
+        }
+        if let Some(groups) = &faults.partition {
+            let mut seen = std::collections::BTreeSet::new();
+            for v in groups.iter().flatten() {
+                if usize::from(*v) >= self.validators {
+                    return Err(format!(
+                        "partition: validator {v} is not one of the {} validators",
+                        self.validators
+                    ));
+                }
+                if !seen.insert(*v) {
+                    return Err(format!("partition: validator {v} is in two groups"));
+                }
+            }
+        }
+        match &faults.partition {
+            Some(groups) => {
+                self.plan.partition(
+                    groups
+                        .iter()
+                        .map(|g| g.iter().map(|v| ValidatorIndex(*v)).collect())
+                        .collect(),
+                );
+                tracing::warn!(?groups, "fault injection: partitioned");
+            }
+            None => {
+                self.plan.heal();
+                tracing::warn!("fault injection: partition healed");
+            }
+        }
+        *self.partition.lock().unwrap_or_else(|p| p.into_inner()) = faults.partition.clone();
+        if faults.delay_ms.is_some() || faults.loss.is_some() {
+            {
+                let mut links = self.links.lock().unwrap_or_else(|p| p.into_inner());
+                links.0 = faults.delay_ms.unwrap_or(links.0);
+                links.1 = faults.loss.unwrap_or(links.1);
+            }
+            self.apply_links();
+            tracing::warn!(delay_ms = ?faults.delay_ms, loss = ?faults.loss, "fault injection: links changed");
+        }
+        Ok(self.current())
+    }
+}
+
 /// What the network serves to syncing peers.
 struct StoreSync {
     chain: Arc<NodeChain>,
@@ -269,6 +384,7 @@ pub fn start(
     chain: Arc<NodeChain>,
     config: &NodeConfig,
     consensus: &ConsensusConfig,
+    faults: Option<&NodeFaults>,
     stop: watch::Receiver<bool>,
 ) -> Result<ValidatorHandle, NodeError> {
     let set = genesis_set(config)?;
@@ -331,16 +447,12 @@ pub fn start(
         highest_qc: Arc::clone(&highest_qc),
     });
     let mut network_config = NetworkConfig::new(consensus.listen, peers);
-    if consensus.link_delay_ms > 0 {
-        let faults = aether_network::Faults::new(u64::from(me.0));
-        faults.set_default(aether_network::LinkFault {
-            delay: Duration::from_millis(consensus.link_delay_ms),
-            ..aether_network::LinkFault::default()
-        });
-        network_config.faults = Some(Arc::new(faults));
+    if let Some(faults) = faults {
+        network_config.faults = Some(faults.plan());
         tracing::warn!(
             delay_ms = consensus.link_delay_ms,
-            "fault injection: every frame this node sends is delayed"
+            runtime_control = consensus.fault_injection,
+            "fault injection on: frames this node sends pass through its fault plan"
         );
     }
     let (network, inbox) = Network::start(
@@ -717,5 +829,84 @@ impl Driver {
         status.connected_peers = self.network.connected_peers().iter().map(|v| v.0).collect();
         status.leaders = leaders;
         status.synced_blocks = self.synced_blocks;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aether_network::faults::Verdict;
+    use aether_network::{Faults, Lane};
+    use aether_rpc::debug::FaultControl;
+    use aether_rpc_types::dto::FaultsDto;
+
+    fn faults() -> NodeFaults {
+        NodeFaults {
+            plan: Arc::new(Faults::new(7)),
+            validators: 4,
+            links: Mutex::new((0, 0.0)),
+            partition: Mutex::new(None),
+        }
+    }
+
+    fn verdict(f: &NodeFaults, from: u16, to: u16) -> Verdict {
+        f.plan
+            .decide(ValidatorIndex(from), ValidatorIndex(to), Lane::Consensus)
+    }
+
+    #[test]
+    fn runtime_faults_are_checked_then_applied() {
+        let f = faults();
+        let split = FaultsDto {
+            partition: Some(vec![vec![0, 1], vec![2, 3]]),
+            ..FaultsDto::default()
+        };
+        let now = f.set_faults(&split).unwrap();
+        assert_eq!(now.partition, split.partition);
+        assert_eq!(verdict(&f, 0, 1), Verdict::Deliver);
+        assert_eq!(verdict(&f, 1, 2), Verdict::Drop);
+        // Each refusal leaves the partition in force.
+        for (bad, why) in [
+            (vec![vec![0, 4]], "not one of the 4 validators"),
+            (vec![vec![0, 1], vec![1, 2]], "in two groups"),
+        ] {
+            let e = f
+                .set_faults(&FaultsDto {
+                    partition: Some(bad),
+                    ..FaultsDto::default()
+                })
+                .unwrap_err();
+            assert!(e.contains(why), "{e}");
+            assert_eq!(verdict(&f, 1, 2), Verdict::Drop);
+        }
+        for loss in [-0.1, 1.5, f64::NAN] {
+            let e = f
+                .set_faults(&FaultsDto {
+                    loss: Some(loss),
+                    ..split.clone()
+                })
+                .unwrap_err();
+            assert!(e.contains("not a probability"), "{e}");
+        }
+        // A delay alone heals (no partition named) and delays every frame;
+        // the delay stays when a later call names only a partition.
+        let now = f
+            .set_faults(&FaultsDto {
+                delay_ms: Some(50),
+                ..FaultsDto::default()
+            })
+            .unwrap();
+        assert_eq!((now.partition, now.delay_ms), (None, Some(50)));
+        assert_eq!(verdict(&f, 1, 2), Verdict::Delay(Duration::from_millis(50)));
+        let now = f.set_faults(&split).unwrap();
+        assert_eq!(now.delay_ms, Some(50));
+        assert_eq!(verdict(&f, 0, 1), Verdict::Delay(Duration::from_millis(50)));
+        // Certain loss drops every frame.
+        f.set_faults(&FaultsDto {
+            loss: Some(1.0),
+            ..FaultsDto::default()
+        })
+        .unwrap();
+        assert_eq!(verdict(&f, 0, 1), Verdict::Drop);
     }
 }

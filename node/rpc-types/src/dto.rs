@@ -69,6 +69,27 @@ pub struct ConsensusStatusDto {
     pub synced_blocks: u64,
 }
 
+/// The fault injection a validator applies to the frames it sends
+/// (`aether_debugSetFaults`'s parameter and answer). Every field is
+/// optional in the request: `partition` absent or `null` heals any
+/// partition; `delayMs` and `loss` absent leave the link faults as they
+/// were.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FaultsDto {
+    /// Groups of validator indices that cannot reach each other (a
+    /// validator in no group reaches nobody); `null`: no partition.
+    #[serde(default)]
+    pub partition: Option<Vec<Vec<u16>>>,
+    /// Delay of every frame, milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_ms: Option<u64>,
+    /// Probability that a frame is lost, 0 to 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss: Option<f64>,
+}
+
 /// One round's leader.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

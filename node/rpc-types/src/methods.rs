@@ -57,6 +57,11 @@ pub const UNSUBSCRIBE_JOB_EVENTS: &str = "aether_unsubscribeJobEvents";
 pub const JOB_EVENTS_NOTIFICATION: &str = "aether_jobEvents";
 /// The OpenRPC document (not listed in the document itself).
 pub const DISCOVER: &str = "rpc.discover";
+/// Sets the fault injection of a validator's network (partition, delay,
+/// loss). Served only by nodes whose config sets `[consensus]
+/// fault_injection = true` (test networks such as `aether devnet`), so it
+/// is neither in [`ALL`] nor in the OpenRPC document.
+pub const DEBUG_SET_FAULTS: &str = "aether_debugSetFaults";
 
 /// Every callable method, `rpc.discover` included (notifications are not
 /// methods).

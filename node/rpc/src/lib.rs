@@ -20,6 +20,7 @@
 //! | [`dto`] | JSON shapes of results (serde + JSON Schema), from `aether-rpc-types` |
 //! | [`params`] | parsing of hex, addresses, out-points, block tags, from `aether-rpc-types` |
 //! | `error` | [`RpcError`] and the stable [`codes`] |
+//! | [`debug`] | methods served only when enabled (`aether_debugSetFaults`) |
 //! | [`openrpc`] | the `rpc.discover` document, generated from the same types |
 //! | [`server`] | [`RpcServer::start`], [`RpcConfig`] limits, [`RpcServerHandle`] |
 //! | `testing` (feature `testing`) | an in-memory chain implementing the traits |
@@ -43,6 +44,7 @@
 
 pub mod api;
 pub mod backend;
+pub mod debug;
 mod error;
 pub mod market;
 pub mod openrpc;

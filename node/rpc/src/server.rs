@@ -95,6 +95,26 @@ impl RpcServer {
         backend: RpcBackend,
         config: RpcConfig,
     ) -> Result<RpcServerHandle, RpcError> {
+        Self::start_with_extra(addr, backend, config, None).await
+    }
+
+    /// Starts the server on `addr` with the given limits and, beside the
+    /// standard methods, those of `extra` (e.g. [`crate::debug`] methods a
+    /// node enables). A name that clashes with a standard method is an
+    /// error.
+    pub async fn start_with_extra(
+        addr: SocketAddr,
+        backend: RpcBackend,
+        config: RpcConfig,
+        extra: Option<RpcModule<()>>,
+    ) -> Result<RpcServerHandle, RpcError> {
+        let mut module = rpc_module(backend, config);
+        if let Some(extra) = extra {
+            module.merge(extra).map_err(|e| RpcError::Start {
+                addr,
+                reason: format!("extra methods: {e}"),
+            })?;
+        }
         let server_config = ServerConfig::builder()
             .max_request_body_size(config.max_request_body_bytes)
             .max_response_body_size(config.max_response_body_bytes)
@@ -116,7 +136,7 @@ impl RpcServer {
             .await
             .map_err(start_error)?;
         let local_addr = server.local_addr().map_err(start_error)?;
-        let handle = server.start(rpc_module(backend, config));
+        let handle = server.start(module);
         tracing::info!(%local_addr, "JSON-RPC server listening (HTTP and WebSocket)");
         Ok(RpcServerHandle { local_addr, handle })
     }

@@ -233,6 +233,8 @@ pub(crate) fn node_config(
     let _ = writeln!(text, "listen = \"{}\"", loopback(ports.p2p));
     let _ = writeln!(text, "peers = [{}]", peers.join(", "));
     let _ = writeln!(text, "base_timeout_ms = {}", layout.base_timeout_ms);
+    // `aether devnet partition` / `heal` (RPC on loopback only).
+    let _ = writeln!(text, "fault_injection = true");
     if layout.link_delay_ms > 0 {
         let _ = writeln!(text, "link_delay_ms = {}", layout.link_delay_ms);
     }

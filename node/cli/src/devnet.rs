@@ -7,6 +7,7 @@
 //! aether devnet load --rate TPS --duration S [--accounts K] [--dir DIR]
 //! aether devnet partition GROUP... [--dir DIR]     (e.g. `partition 0,1 2,3`)
 //! aether devnet heal [--dir DIR]
+//! aether devnet faults [--delay-ms MS] [--loss P] [--shred-loss F] [--dir DIR]
 //! ```
 //!
 //! `DIR` (default `$AETHER_DEVNET_DIR`, else `<temp dir>/aether-devnet`)
@@ -63,6 +64,9 @@ pub(crate) enum Command {
     Partition(faults::PartitionArgs),
     /// End a partition.
     Heal(DirArgs),
+    /// Set every node's link faults: delay, random loss, or an exact
+    /// share of each shred batch lost.
+    Faults(faults::LinkArgs),
 }
 
 /// The devnet directory.
@@ -116,6 +120,7 @@ pub(crate) fn run(cmd: Command, client: &ClientArgs) -> Result<(), CliError> {
         Command::Status(args) => status_cmd(&args, client.json),
         Command::Partition(args) => faults::partition(&args, client.json),
         Command::Heal(args) => faults::heal(&args, client.json),
+        Command::Faults(args) => faults::links(&args, client.json),
         Command::Load(args) => {
             let (_, manifest) = open(&args.dir.dir)?;
             load::run(&args, &manifest, client.json)
@@ -713,6 +718,7 @@ struct ConsensusView {
     validators: Option<u16>,
     highest_qc_round: Option<u64>,
     synced_blocks: Option<u64>,
+    blocks_from_shreds: Option<u64>,
     leaders: Vec<LeaderSlot>,
 }
 
@@ -734,6 +740,7 @@ impl ConsensusView {
             validators: c.get("validators").and_then(as_u16),
             highest_qc_round: c.get("highestQcRound").and_then(Value::as_u64),
             synced_blocks: c.get("syncedBlocks").and_then(Value::as_u64),
+            blocks_from_shreds: c.get("blocksFromShreds").and_then(Value::as_u64),
             leaders: c
                 .get("leaders")
                 .and_then(Value::as_array)

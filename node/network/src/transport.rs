@@ -24,12 +24,12 @@
 //!   proposals are sent directly, never relayed, so anything else is
 //!   dropped and counted against the peer); signatures are the core's to
 //!   check.
-//! - Proposals travel as any consensus message here (direct sends). Large
-//!   blocks can go by Turbine instead: the leader calls
+//! - Proposals can travel as any consensus message here (direct sends), or
+//!   by Turbine (what `aether-node`'s validators do): the leader calls
 //!   [`crate::Network::broadcast_block`] with the encoded proposal, and
 //!   receivers take [`crate::Inbox::blocks`], decode the proposal and hand
 //!   it to the core as a message from `origin` (the core verifies it
-//!   before voting). Which to use is the node's choice.
+//!   before voting).
 
 use crate::error::NetworkError;
 use crate::network::Network;

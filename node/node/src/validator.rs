@@ -34,6 +34,17 @@
 //! next response or for consensus). Each block is re-executed and must give
 //! its header's roots. Then the core is rebuilt on the new committed head.
 //!
+//! # Block broadcast
+//! The leader's proposals go by Turbine
+//! ([`aether_network::Network::broadcast_block`]): cut into erasure-coded
+//! shreds (any half of a batch rebuilds it), each Merkle-proven and
+//! batch-signed with the leader's node key, sent down stake-weighted fanout
+//! trees (directly to everyone while the set is small). Receivers hand the
+//! rebuilt proposal to the core as a message from its origin, after checking
+//! that the proposal names that origin as its proposer; the core checks the
+//! BLS signature and has the block re-executed before it votes. Votes,
+//! timeouts and block requests are direct messages.
+//!
 //! # Transactions
 //! Transactions admitted through RPC are announced to the peers by digest
 //! ([`aether_network::Network::announce_txs`]); pulled ones are admitted
@@ -110,6 +121,29 @@ pub fn genesis_set(config: &NodeConfig) -> Result<ValidatorSet, NodeError> {
     })
 }
 
+/// The proposal a block rebuilt from shreds carries, if it is one signed
+/// (at the shred level) by its proposer: Turbine checked every shred's
+/// proof and the batch signatures of `origin`'s node key; the proposal's
+/// own BLS signature and contents are the core's and the lifecycle's to
+/// check before any vote.
+fn turbine_proposal(block: &aether_network::ReassembledBlock) -> Option<ConsensusMsg> {
+    let proposal = match Proposal::decode(&block.bytes) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(origin = block.origin.0, error = %e, "undecodable block from shreds");
+            return None;
+        }
+    };
+    if proposal.fields().map(|f| f.proposer) != Some(block.origin) {
+        tracing::warn!(
+            origin = block.origin.0,
+            "a block from shreds names another proposer"
+        );
+        return None;
+    }
+    Some(ConsensusMsg::Proposal(Box::new(proposal)))
+}
+
 /// The fault plan of a validator whose config asks for one (a link delay
 /// or runtime fault control), or `None`.
 pub fn fault_plan(config: &NodeConfig, consensus: &ConsensusConfig) -> Option<Arc<NodeFaults>> {
@@ -121,7 +155,10 @@ pub fn fault_plan(config: &NodeConfig, consensus: &ConsensusConfig) -> Option<Ar
     let faults = NodeFaults {
         plan: Arc::new(aether_network::Faults::new(seed)),
         validators: config.genesis.validators.len(),
-        links: Mutex::new((consensus.link_delay_ms, 0.0)),
+        links: Mutex::new(Links {
+            delay_ms: consensus.link_delay_ms,
+            ..Links::default()
+        }),
         partition: Mutex::new(None),
     };
     faults.apply_links();
@@ -134,10 +171,23 @@ pub fn fault_plan(config: &NodeConfig, consensus: &ConsensusConfig) -> Option<Ar
 pub struct NodeFaults {
     plan: Arc<aether_network::Faults>,
     validators: usize,
-    /// Delay (ms) and loss probability of every link.
-    links: Mutex<(u64, f64)>,
+    links: Mutex<Links>,
     partition: Mutex<Option<Vec<Vec<u16>>>>,
 }
+
+/// The faults of every link.
+#[derive(Clone, Copy, Debug, Default)]
+struct Links {
+    delay_ms: u64,
+    /// Probability that a frame (any lane) is lost.
+    loss: f64,
+    /// Fraction of each shred batch lost, exactly (the first shreds of
+    /// each batch of 64 sent to a peer).
+    shred_loss: f64,
+}
+
+/// Shreds per batch (the period of `shredLoss`).
+const SHREDS_PER_BATCH: u32 = 64;
 
 impl NodeFaults {
     /// The plan to hand to the network.
@@ -146,28 +196,40 @@ impl NodeFaults {
     }
 
     fn apply_links(&self) {
-        let (delay, loss) = *self.links.lock().unwrap_or_else(|p| p.into_inner());
-        self.plan.set_default(aether_network::LinkFault {
-            delay: Duration::from_millis(delay),
-            loss: if loss > 0.0 {
-                aether_network::Loss::Random(loss)
-            } else {
-                aether_network::Loss::None
-            },
-            ..aether_network::LinkFault::default()
+        use aether_network::{Lane, LinkFault, Loss};
+        let links = *self.links.lock().unwrap_or_else(|p| p.into_inner());
+        let (loss, lossy_lanes) = if links.shred_loss > 0.0 {
+            let drop = (links.shred_loss * f64::from(SHREDS_PER_BATCH)).round() as u32;
+            (
+                Loss::Periodic {
+                    drop,
+                    every: SHREDS_PER_BATCH,
+                },
+                vec![Lane::Shred],
+            )
+        } else if links.loss > 0.0 {
+            (Loss::Random(links.loss), Lane::ALL.to_vec())
+        } else {
+            (Loss::None, Lane::ALL.to_vec())
+        };
+        self.plan.set_default(LinkFault {
+            delay: Duration::from_millis(links.delay_ms),
+            loss,
+            lossy_lanes,
         });
     }
 
     fn current(&self) -> aether_rpc_types::dto::FaultsDto {
-        let (delay, loss) = *self.links.lock().unwrap_or_else(|p| p.into_inner());
+        let links = *self.links.lock().unwrap_or_else(|p| p.into_inner());
         aether_rpc_types::dto::FaultsDto {
             partition: self
                 .partition
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .clone(),
-            delay_ms: Some(delay),
-            loss: Some(loss),
+            delay_ms: Some(links.delay_ms),
+            loss: Some(links.loss),
+            shred_loss: Some(links.shred_loss),
         }
     }
 }
@@ -177,10 +239,19 @@ impl aether_rpc::debug::FaultControl for NodeFaults {
         &self,
         faults: &aether_rpc_types::dto::FaultsDto,
     ) -> Result<aether_rpc_types::dto::FaultsDto, String> {
-        if let Some(loss) = faults.loss
-            && !(0.0..=1.0).contains(&loss)
-        {
-            return Err(format!("loss {loss} is not a probability (0 to 1)"));
+        for (name, value) in [("loss", faults.loss), ("shredLoss", faults.shred_loss)] {
+            if let Some(p) = value
+                && !(0.0..=1.0).contains(&p)
+            {
+                return Err(format!("{name} {p} is not a probability (0 to 1)"));
+            }
+        }
+        let mut links = *self.links.lock().unwrap_or_else(|p| p.into_inner());
+        links.delay_ms = faults.delay_ms.unwrap_or(links.delay_ms);
+        links.loss = faults.loss.unwrap_or(links.loss);
+        links.shred_loss = faults.shred_loss.unwrap_or(links.shred_loss);
+        if links.loss > 0.0 && links.shred_loss > 0.0 {
+            return Err("loss and shredLoss cannot both be set (set one to 0)".into());
         }
         if let Some(groups) = &faults.partition {
             let mut seen = std::collections::BTreeSet::new();
@@ -197,6 +268,11 @@ impl aether_rpc::debug::FaultControl for NodeFaults {
             }
         }
         match &faults.partition {
+            Some(groups) if groups.is_empty() => {
+                self.plan.heal();
+                *self.partition.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                tracing::warn!("fault injection: no partition");
+            }
             Some(groups) => {
                 self.plan.partition(
                     groups
@@ -204,23 +280,14 @@ impl aether_rpc::debug::FaultControl for NodeFaults {
                         .map(|g| g.iter().map(|v| ValidatorIndex(*v)).collect())
                         .collect(),
                 );
+                *self.partition.lock().unwrap_or_else(|p| p.into_inner()) = Some(groups.clone());
                 tracing::warn!(?groups, "fault injection: partitioned");
             }
-            None => {
-                self.plan.heal();
-                tracing::warn!("fault injection: partition healed");
-            }
+            None => {}
         }
-        *self.partition.lock().unwrap_or_else(|p| p.into_inner()) = faults.partition.clone();
-        if faults.delay_ms.is_some() || faults.loss.is_some() {
-            {
-                let mut links = self.links.lock().unwrap_or_else(|p| p.into_inner());
-                links.0 = faults.delay_ms.unwrap_or(links.0);
-                links.1 = faults.loss.unwrap_or(links.1);
-            }
-            self.apply_links();
-            tracing::warn!(delay_ms = ?faults.delay_ms, loss = ?faults.loss, "fault injection: links changed");
-        }
+        *self.links.lock().unwrap_or_else(|p| p.into_inner()) = links;
+        self.apply_links();
+        tracing::warn!(?links, "fault injection: links");
         Ok(self.current())
     }
 }
@@ -524,7 +591,11 @@ impl Driver {
                 Some(tx) = inbox.txs.recv() => {
                     let _ = self.chain.admit(&tx.bytes);
                 }
-                Some(_) = inbox.blocks.recv() => {}
+                Some(block) = inbox.blocks.recv() => {
+                    if let Some(message) = turbine_proposal(&block) {
+                        self.handle(Event::Message { from: block.origin, message })?;
+                    }
+                }
                 Some(_) = inbox.events.recv() => {}
                 _ = async { tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)).await }, if deadline.is_some() => {
                     let now = Instant::now();
@@ -575,6 +646,17 @@ impl Driver {
             Action::Persist(state) => {
                 let dir = self.data_dir.clone();
                 tokio::task::block_in_place(|| persist_safety(&dir, &state))?;
+            }
+            Action::Broadcast(ConsensusMsg::Proposal(proposal)) => {
+                // Blocks go by Turbine (see the module docs): shredded off
+                // this task, sent while the driver goes on.
+                let network = self.network.clone();
+                let bytes = proposal.encode();
+                tokio::spawn(async move {
+                    if let Err(e) = network.broadcast_block(bytes).await {
+                        tracing::warn!(error = %e, "block broadcast failed");
+                    }
+                });
             }
             Action::Broadcast(message) => {
                 if let Err(e) = self.network.broadcast(message) {
@@ -829,6 +911,7 @@ impl Driver {
         status.connected_peers = self.network.connected_peers().iter().map(|v| v.0).collect();
         status.leaders = leaders;
         status.synced_blocks = self.synced_blocks;
+        status.blocks_from_shreds = self.network.stats().blocks_rebuilt;
     }
 }
 
@@ -844,7 +927,7 @@ mod tests {
         NodeFaults {
             plan: Arc::new(Faults::new(7)),
             validators: 4,
-            links: Mutex::new((0, 0.0)),
+            links: Mutex::new(Links::default()),
             partition: Mutex::new(None),
         }
     }
@@ -888,11 +971,22 @@ mod tests {
                 .unwrap_err();
             assert!(e.contains("not a probability"), "{e}");
         }
-        // A delay alone heals (no partition named) and delays every frame;
-        // the delay stays when a later call names only a partition.
+        // A delay alone leaves the partition; an empty partition heals; the
+        // delay stays when a later call names only a partition.
         let now = f
             .set_faults(&FaultsDto {
                 delay_ms: Some(50),
+                ..FaultsDto::default()
+            })
+            .unwrap();
+        assert_eq!(
+            (now.partition, now.delay_ms),
+            (split.partition.clone(), Some(50))
+        );
+        assert_eq!(verdict(&f, 1, 2), Verdict::Drop);
+        let now = f
+            .set_faults(&FaultsDto {
+                partition: Some(vec![]),
                 ..FaultsDto::default()
             })
             .unwrap();
@@ -908,5 +1002,33 @@ mod tests {
         })
         .unwrap();
         assert_eq!(verdict(&f, 0, 1), Verdict::Drop);
+        // Shred loss needs random loss off; then exactly half of each batch
+        // of shreds to a peer is lost, the first half, and other lanes
+        // lose nothing.
+        let e = f
+            .set_faults(&FaultsDto {
+                shred_loss: Some(0.5),
+                ..FaultsDto::default()
+            })
+            .unwrap_err();
+        assert!(e.contains("cannot both"), "{e}");
+        f.set_faults(&FaultsDto {
+            loss: Some(0.0),
+            shred_loss: Some(0.5),
+            delay_ms: Some(0),
+            ..FaultsDto::default()
+        })
+        .unwrap();
+        let shreds: Vec<Verdict> = (0..128)
+            .map(|_| {
+                f.plan
+                    .decide(ValidatorIndex(0), ValidatorIndex(1), Lane::Shred)
+            })
+            .collect();
+        for batch in shreds.chunks(64) {
+            assert!(batch[..32].iter().all(|v| *v == Verdict::Drop));
+            assert!(batch[32..].iter().all(|v| *v == Verdict::Deliver));
+        }
+        assert_eq!(verdict(&f, 0, 1), Verdict::Deliver);
     }
 }

@@ -67,27 +67,36 @@ pub struct ConsensusStatusDto {
     pub leaders: Vec<LeaderDto>,
     /// Blocks committed through block sync (caught up from peers).
     pub synced_blocks: u64,
+    /// Proposals this node rebuilt from Turbine shreds.
+    #[serde(default)]
+    pub blocks_from_shreds: u64,
 }
 
 /// The fault injection a validator applies to the frames it sends
 /// (`aether_debugSetFaults`'s parameter and answer). Every field is
-/// optional in the request: `partition` absent or `null` heals any
-/// partition; `delayMs` and `loss` absent leave the link faults as they
-/// were.
+/// optional in the request, and an absent one leaves its setting as it
+/// was; `partition: []` heals a partition. In the answer, `partition` is
+/// absent or `null` when there is none.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FaultsDto {
     /// Groups of validator indices that cannot reach each other (a
-    /// validator in no group reaches nobody); `null`: no partition.
+    /// validator in no group reaches nobody); `[]`: no partition.
     #[serde(default)]
     pub partition: Option<Vec<Vec<u16>>>,
     /// Delay of every frame, milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delay_ms: Option<u64>,
-    /// Probability that a frame is lost, 0 to 1.
+    /// Probability that a frame (any lane) is lost, 0 to 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loss: Option<f64>,
+    /// Fraction of each batch of 64 block shreds sent to a peer that is
+    /// lost, exactly (the first ones of the batch); other frames are not
+    /// touched. Turbine rebuilds a batch from any half, so up to 0.5 every
+    /// block still arrives. Not combined with `loss`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shred_loss: Option<f64>,
 }
 
 /// One round's leader.

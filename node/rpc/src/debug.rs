@@ -84,7 +84,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(got, partition);
-        // By name, and a heal (no partition) with a delay.
+        // By name: a delay alone (the partition stays as it was).
         let mut named = jsonrpsee::core::params::ObjectParams::new();
         named
             .insert("faults", serde_json::json!({"delayMs": 50}))

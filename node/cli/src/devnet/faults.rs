@@ -1,6 +1,6 @@
-//! `aether devnet partition` and `aether devnet heal`: network faults
-//! changed while the devnet runs, through each node's
-//! `aether_debugSetFaults` (devnet configs set `[consensus]
+//! `aether devnet partition`, `aether devnet heal` and `aether devnet
+//! faults`: network faults changed while the devnet runs, through each
+//! node's `aether_debugSetFaults` (devnet configs set `[consensus]
 //! fault_injection = true`).
 //!
 //! A partition is a list of groups of validator indices, e.g. `0,1 2,3`:
@@ -27,6 +27,23 @@ pub(crate) struct PartitionArgs {
     pub(crate) dir: DirArgs,
 }
 
+/// `aether devnet faults` options (each absent one stays as it is).
+#[derive(clap::Args, Debug)]
+pub(crate) struct LinkArgs {
+    /// Delay of every frame each node sends, milliseconds.
+    #[arg(long, value_name = "MS")]
+    delay_ms: Option<u64>,
+    /// Probability that a frame is lost (0 to 1, any lane).
+    #[arg(long, value_name = "P")]
+    loss: Option<f64>,
+    /// Fraction of each batch of 64 block shreds lost on every link,
+    /// exactly (0 to 1; Turbine rebuilds from any half).
+    #[arg(long, value_name = "F")]
+    shred_loss: Option<f64>,
+    #[command(flatten)]
+    pub(crate) dir: DirArgs,
+}
+
 /// What one node answered.
 #[derive(Serialize)]
 struct NodeAnswer {
@@ -40,7 +57,8 @@ struct NodeAnswer {
 
 #[derive(Serialize)]
 struct Report {
-    partition: Option<Vec<Vec<u16>>>,
+    /// What was asked of every node.
+    request: FaultsDto,
     nodes: Vec<NodeAnswer>,
 }
 
@@ -79,20 +97,47 @@ fn parse_groups(groups: &[String], validators: u16) -> Result<Vec<Vec<u16>>, Cli
 pub(crate) fn partition(args: &PartitionArgs, json: bool) -> Result<(), CliError> {
     let (_, manifest) = open(&args.dir.dir)?;
     let groups = parse_groups(&args.groups, manifest.validators)?;
-    set_all(&args.dir, Some(groups), json)
+    let request = FaultsDto {
+        partition: Some(groups),
+        ..FaultsDto::default()
+    };
+    set_all(&args.dir, request, json)
 }
 
 /// `aether devnet heal`.
 pub(crate) fn heal(args: &DirArgs, json: bool) -> Result<(), CliError> {
-    set_all(args, None, json)
-}
-
-fn set_all(args: &DirArgs, partition: Option<Vec<Vec<u16>>>, json: bool) -> Result<(), CliError> {
-    let (_, manifest) = open(&args.dir)?;
     let request = FaultsDto {
-        partition: partition.clone(),
+        partition: Some(vec![]),
         ..FaultsDto::default()
     };
+    set_all(args, request, json)
+}
+
+/// `aether devnet faults`.
+pub(crate) fn links(args: &LinkArgs, json: bool) -> Result<(), CliError> {
+    for (name, value) in [("--loss", args.loss), ("--shred-loss", args.shred_loss)] {
+        if let Some(p) = value
+            && !(0.0..=1.0).contains(&p)
+        {
+            return Err(CliError::Failed(format!("{name} {p}: not between 0 and 1")));
+        }
+    }
+    if args.delay_ms.is_none() && args.loss.is_none() && args.shred_loss.is_none() {
+        return Err(CliError::Failed(
+            "nothing to set: give --delay-ms, --loss or --shred-loss".into(),
+        ));
+    }
+    let request = FaultsDto {
+        partition: None,
+        delay_ms: args.delay_ms,
+        loss: args.loss,
+        shred_loss: args.shred_loss,
+    };
+    set_all(&args.dir, request, json)
+}
+
+fn set_all(args: &DirArgs, request: FaultsDto, json: bool) -> Result<(), CliError> {
+    let (_, manifest) = open(&args.dir)?;
     let nodes: Vec<NodeAnswer> = runtime()?.block_on(async {
         let mut out = Vec::new();
         for node in &manifest.nodes {
@@ -119,26 +164,13 @@ fn set_all(args: &DirArgs, partition: Option<Vec<Vec<u16>>>, json: bool) -> Resu
         out
     });
     let failed = nodes.iter().filter(|n| n.error.is_some()).count();
-    let report = Report { partition, nodes };
+    let report = Report { request, nodes };
     output::print(json, &report, || {
-        match &report.partition {
-            Some(groups) => println!(
-                "partition {}",
-                groups
-                    .iter()
-                    .map(|g| format!(
-                        "[{}]",
-                        g.iter().map(u16::to_string).collect::<Vec<_>>().join(",")
-                    ))
-                    .collect::<Vec<_>>()
-                    .join(" | ")
-            ),
-            None => println!("partition healed"),
-        }
         for n in &report.nodes {
-            match &n.error {
-                None => println!("  node-{}: applied", n.index),
-                Some(e) => println!("  node-{}: not applied: {e}", n.index),
+            match (&n.faults, &n.error) {
+                (Some(f), _) => println!("node-{}: {}", n.index, describe(f)),
+                (None, Some(e)) => println!("node-{}: not applied: {e}", n.index),
+                (None, None) => {}
             }
         }
     });
@@ -146,6 +178,27 @@ fn set_all(args: &DirArgs, partition: Option<Vec<Vec<u16>>>, json: bool) -> Resu
         return Err(CliError::Failed("no node applied the change".into()));
     }
     Ok(())
+}
+
+/// `partition [0,1] | [2,3], delay 0 ms, loss 0, shred loss 0.5`.
+fn describe(f: &FaultsDto) -> String {
+    let partition = match &f.partition {
+        Some(groups) if !groups.is_empty() => groups
+            .iter()
+            .map(|g| {
+                let ids: Vec<String> = g.iter().map(u16::to_string).collect();
+                format!("[{}]", ids.join(","))
+            })
+            .collect::<Vec<_>>()
+            .join(" | "),
+        _ => "none".into(),
+    };
+    format!(
+        "partition {partition}, delay {} ms, loss {}, shred loss {}",
+        f.delay_ms.unwrap_or(0),
+        f.loss.unwrap_or(0.0),
+        f.shred_loss.unwrap_or(0.0)
+    )
 }
 
 #[cfg(test)]

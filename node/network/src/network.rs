@@ -726,7 +726,24 @@ impl Shared {
             match faults.decide(me, to, lane) {
                 Verdict::Drop => return true,
                 Verdict::Deliver => {}
-                Verdict::Delay(d) => tokio::time::sleep(d).await,
+                Verdict::Delay(d) => {
+                    // Delayed in a task of its own, as `enqueue` does: the
+                    // link's latency, not a wait of the sender per frame
+                    // (a block's shreds would otherwise leave one delay
+                    // apart).
+                    let tx = slot.lanes[lane as usize].clone();
+                    let cancel = self.cancel.clone();
+                    let limit = self.config.dial_timeout;
+                    self.tasks.spawn(async move {
+                        tokio::select! {
+                            _ = tokio::time::sleep(d) => {
+                                let _ = tokio::time::timeout(limit, tx.send(frame)).await;
+                            }
+                            _ = cancel.cancelled() => {}
+                        }
+                    });
+                    return true;
+                }
             }
         }
         let send = slot.lanes[lane as usize].send(frame);

@@ -87,8 +87,15 @@ const SYNC_BATCH: u16 = 64;
 /// Tag of the epoch-0 leader seed, derived from the genesis id.
 pub const EPOCH_SEED_TAG: &str = "aether/epoch-seed/v1";
 
-/// Interval of status updates, sync checks and transaction announcements.
+/// Interval of status updates and sync checks.
 const TICK: Duration = Duration::from_millis(100);
+
+/// Longest a transaction admitted here waits before it is announced to the
+/// peers (announcements are batched: one frame per peer for many).
+const ANNOUNCE_DELAY: Duration = Duration::from_millis(5);
+
+/// Transactions announced at once without waiting for `ANNOUNCE_DELAY`.
+const ANNOUNCE_BATCH: usize = 1024;
 
 /// The started driver.
 pub struct ValidatorHandle {
@@ -574,6 +581,8 @@ impl Driver {
         mut stop: watch::Receiver<bool>,
     ) -> Result<(), NodeError> {
         self.handle(Event::Start)?;
+        let mut announce: Vec<Vec<u8>> = Vec::new();
+        let mut announce_at: Option<Instant> = None;
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -589,7 +598,10 @@ impl Driver {
                     }
                 }
                 Some(tx) = inbox.txs.recv() => {
-                    let _ = self.chain.admit(&tx.bytes);
+                    if self.chain.admit(&tx.bytes).is_ok() && self.delayed_build.is_some() {
+                        // A leader waiting for transactions has one.
+                        self.build_delayed()?;
+                    }
                 }
                 Some(block) = inbox.blocks.recv() => {
                     if let Some(message) = turbine_proposal(&block) {
@@ -608,17 +620,32 @@ impl Driver {
                 _ = async { tokio::time::sleep_until(build_at.unwrap_or_else(Instant::now)).await }, if build_at.is_some() => {
                     self.build_delayed()?;
                 }
+                Some(tx) = gossip.recv() => {
+                    // Announced within ANNOUNCE_DELAY of the first one
+                    // waiting, or at once when ANNOUNCE_BATCH are waiting.
+                    if self.delayed_build.is_some() {
+                        // Admitted here while this node leads and waits.
+                        self.build_delayed()?;
+                    }
+                    announce.push(tx);
+                    while announce.len() < ANNOUNCE_BATCH {
+                        let Ok(tx) = gossip.try_recv() else { break };
+                        announce.push(tx);
+                    }
+                    if announce.len() >= ANNOUNCE_BATCH {
+                        let _ = self.network.announce_txs(std::mem::take(&mut announce));
+                        announce_at = None;
+                    } else if announce_at.is_none() {
+                        announce_at = Some(Instant::now() + ANNOUNCE_DELAY);
+                    }
+                }
+                _ = async { tokio::time::sleep_until(announce_at.unwrap_or_else(Instant::now)).await }, if announce_at.is_some() => {
+                    announce_at = None;
+                    let _ = self.network.announce_txs(std::mem::take(&mut announce));
+                }
                 _ = tick.tick() => {
                     if self.delayed_build.is_some() && self.chain.mempool_len() > 0 {
                         self.build_delayed()?;
-                    }
-                    let mut batch = Vec::new();
-                    while let Ok(tx) = gossip.try_recv() {
-                        batch.push(tx);
-                        if batch.len() >= 4096 { break; }
-                    }
-                    if !batch.is_empty() {
-                        let _ = self.network.announce_txs(batch);
                     }
                     self.maybe_sync().await?;
                     self.publish_status();

@@ -18,11 +18,11 @@
 //! # What the requester must check
 //! Nothing in a response is trusted: the requester verifies each block
 //! before committing it, in height order, each a child of its committed
-//! head (`parent_hash`), with the proposer's signature, and each block's
-//! justify QC (in the next block's header) certifying its parent; the last
-//! block's `finality` QC must verify against the validator set and certify
-//! a block of the next round and height (the two-chain rule). The consensus
-//! crate holds those checks.
+//! head (`parent_hash`), the next block of the response its child, and its
+//! `finality` QC verifying against the validator set and certifying that
+//! child at the next round and height (the two-chain rule); then it
+//! re-executes the block and checks its roots. The rule, with a test per
+//! condition, is `aether_consensus::check_synced_block`.
 //!
 //! # Bounds
 //! A serving node returns at most `max_blocks` blocks (the network caps it

@@ -3,29 +3,15 @@
 //! block: finality, persistence ordering, restarts, and each check a
 //! verifier makes failing alone.
 
+mod common;
+
 use aether_consensus::signing::{block_message, timeout_message};
 use aether_consensus::*;
 use aether_consensus::{Action, Event};
-use aether_crypto::bls::{Domain, SecretKey, vrf_input};
+use aether_crypto::bls::{Domain, vrf_input};
 use aether_types::*;
+use common::{N, key, set};
 use std::collections::VecDeque;
-
-const N: usize = 4;
-
-fn key(i: usize) -> SecretKey {
-    SecretKey::from_seed(&[i as u8 + 1; 32])
-}
-
-fn set() -> ValidatorSet {
-    let infos: Vec<ValidatorInfo> = (0..N)
-        .map(|i| ValidatorInfo {
-            public_key: BlsPublicKeyBytes(key(i).public_key().to_bytes()),
-            proof_of_possession: BlsSignatureBytes(key(i).proof_of_possession().to_bytes()),
-            stake: 10,
-        })
-        .collect();
-    ValidatorSet::new(Epoch(0), &infos).unwrap()
-}
 
 const GENESIS: BlockHash = BlockHash([0x6e; 32]);
 

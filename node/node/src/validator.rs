@@ -30,8 +30,9 @@
 //! blocks by height, and commits block `b` of a response only when the
 //! response also holds its child `c` and `b`'s finality QC verifies
 //! (quorum of the set) and certifies `c` at `b`'s round + 1 — the two-chain
-//! rule, checked on data alone (the last block of a response waits for the
-//! next response or for consensus). Each block is re-executed and must give
+//! rule, checked on data alone by [`aether_consensus::check_synced_block`]
+//! (the last block of a response waits for the next response or for
+//! consensus). Each block is re-executed and must give
 //! its header's roots. Then the core is rebuilt on the new committed head.
 //!
 //! # Block broadcast
@@ -849,22 +850,16 @@ impl Driver {
         let mut committed = 0u64;
         for pair in blocks.windows(2) {
             let (b, c) = (&pair[0], &pair[1].proposal);
-            let (Some(bf), Some(_)) = (b.proposal.fields(), c.fields()) else {
+            let Some(head) = self.chain.store().tip().map(|t| t.hash) else {
                 break;
             };
-            let tip = self.chain.store().tip().map(|t| t.hash);
-            let ok = Some(b.proposal.header.parent_hash) == tip
-                && c.header.parent_hash == b.proposal.block_id()
-                && b.finality.block == c.block_id()
-                && b.finality.round == bf.round.next()
-                && b.finality.height == b.proposal.header.height + 1
-                && self.core.verify_quorum_cert(&b.finality);
-            if !ok {
-                tracing::warn!(
-                    peer = peer.0,
-                    height = b.proposal.header.height,
-                    "sync: a block without a valid finality proof"
-                );
+            let core = &mut self.core;
+            if let Err(refusal) =
+                aether_consensus::check_synced_block(head, &b.proposal, &b.finality, c, |qc| {
+                    core.verify_quorum_cert(qc)
+                })
+            {
+                tracing::warn!(peer = peer.0, %refusal, "sync: block refused");
                 break;
             }
             let verified = tokio::task::block_in_place(|| {

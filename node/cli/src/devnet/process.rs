@@ -54,6 +54,10 @@ pub(crate) fn read_pid(node_dir: &Path) -> Option<i32> {
 }
 
 /// Whether `pid` is a live node process of `node_dir` (see the module docs).
+///
+/// A process caught in the instant after `exec` swapped in its memory and
+/// before the kernel wrote its arguments there reads an empty command line,
+/// so it is not ours yet; the callers look at nodes started long before.
 pub(crate) fn is_ours(pid: i32, node_dir: &Path) -> bool {
     // Never 0 or negative: kill() would address a process group.
     if pid <= 0 || kill(Pid::from_raw(pid), None).is_err() {
@@ -219,6 +223,12 @@ mod tests {
             .spawn()
             .unwrap();
         let pid = |c: &Child| i32::try_from(c.id()).unwrap();
+        // `spawn` returns once the kernel has swapped in the new program's
+        // memory, but it writes the program's argv a moment later: until
+        // then the command line reads empty. Wait for it (a loaded CI
+        // machine can stall the child in that window).
+        wait_for_cmdline(pid(&ours));
+        wait_for_cmdline(pid(&stranger));
         assert!(is_ours(pid(&ours), node_dir));
         assert!(!is_ours(pid(&stranger), node_dir));
         assert!(!is_ours(0, node_dir));
@@ -236,6 +246,15 @@ mod tests {
         remove_pid(node_dir).unwrap();
         remove_pid(node_dir).unwrap();
         assert_eq!(read_pid(node_dir), None);
+    }
+
+    /// Waits until `/proc/<pid>/cmdline` is not empty (at most 10 s).
+    fn wait_for_cmdline(pid: i32) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.is_empty()) {
+            assert!(Instant::now() < deadline, "{pid} never got a command line");
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     #[test]

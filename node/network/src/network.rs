@@ -688,25 +688,9 @@ impl Network {
 impl Shared {
     /// Queues a frame for a peer, through the fault plan if there is one.
     fn enqueue(&self, slot: &PeerSlot, lane: Lane, frame: Bytes) -> Result<(), NetworkError> {
-        if let (Some(faults), Some(me), PeerId::Validator(to)) =
-            (&self.config.faults, self.me, slot.id)
-        {
-            match faults.decide(me, to, lane) {
-                Verdict::Deliver => {}
-                Verdict::Drop => return Ok(()),
-                Verdict::Delay(d) => {
-                    let tx = slot.lanes[lane as usize].clone();
-                    let cancel = self.cancel.clone();
-                    self.tasks.spawn(async move {
-                        tokio::select! {
-                            _ = tokio::time::sleep(d) => { let _ = tx.try_send(frame); }
-                            _ = cancel.cancelled() => {}
-                        }
-                    });
-                    return Ok(());
-                }
-            }
-        }
+        let Some(frame) = self.apply_faults(slot, lane, frame, false) else {
+            return Ok(());
+        };
         slot.lanes[lane as usize]
             .try_send(frame)
             .map_err(|e| match (e, slot.id) {
@@ -720,37 +704,57 @@ impl Shared {
     /// Like [`Shared::enqueue`] but waits (up to `dial_timeout`) for queue
     /// space; `false` if it gave up.
     async fn enqueue_wait(&self, slot: &PeerSlot, lane: Lane, frame: Bytes) -> bool {
-        if let (Some(faults), Some(me), PeerId::Validator(to)) =
-            (&self.config.faults, self.me, slot.id)
-        {
-            match faults.decide(me, to, lane) {
-                Verdict::Drop => return true,
-                Verdict::Deliver => {}
-                Verdict::Delay(d) => {
-                    // Delayed in a task of its own, as `enqueue` does: the
-                    // link's latency, not a wait of the sender per frame
-                    // (a block's shreds would otherwise leave one delay
-                    // apart).
-                    let tx = slot.lanes[lane as usize].clone();
-                    let cancel = self.cancel.clone();
-                    let limit = self.config.dial_timeout;
-                    self.tasks.spawn(async move {
-                        tokio::select! {
-                            _ = tokio::time::sleep(d) => {
-                                let _ = tokio::time::timeout(limit, tx.send(frame)).await;
-                            }
-                            _ = cancel.cancelled() => {}
-                        }
-                    });
-                    return true;
-                }
-            }
-        }
+        let Some(frame) = self.apply_faults(slot, lane, frame, true) else {
+            return true;
+        };
         let send = slot.lanes[lane as usize].send(frame);
         matches!(
             tokio::time::timeout(self.config.dial_timeout, send).await,
             Ok(Ok(()))
         )
+    }
+
+    /// The fault plan's verdict on a frame to a validator: `Some(frame)`
+    /// to send it now; `None` when it was dropped, or handed to a task that
+    /// queues it after the link's delay (its own task per frame, so a
+    /// delay is the link's latency, not a wait of the sender per frame: a
+    /// block's shreds would otherwise leave one delay apart). A delayed
+    /// frame of a `waiting` sender waits up to `dial_timeout` for queue
+    /// space, as the sender would have.
+    fn apply_faults(
+        &self,
+        slot: &PeerSlot,
+        lane: Lane,
+        frame: Bytes,
+        waiting: bool,
+    ) -> Option<Bytes> {
+        let (Some(faults), Some(me), PeerId::Validator(to)) =
+            (&self.config.faults, self.me, slot.id)
+        else {
+            return Some(frame);
+        };
+        match faults.decide(me, to, lane) {
+            Verdict::Deliver => Some(frame),
+            Verdict::Drop => None,
+            Verdict::Delay(d) => {
+                let tx = slot.lanes[lane as usize].clone();
+                let cancel = self.cancel.clone();
+                let limit = self.config.dial_timeout;
+                self.tasks.spawn(async move {
+                    tokio::select! {
+                        _ = tokio::time::sleep(d) => {
+                            if waiting {
+                                let _ = tokio::time::timeout(limit, tx.send(frame)).await;
+                            } else {
+                                let _ = tx.try_send(frame);
+                            }
+                        }
+                        _ = cancel.cancelled() => {}
+                    }
+                });
+                None
+            }
+        }
     }
 
     fn event(&self, e: PeerEvent) {
@@ -905,9 +909,39 @@ async fn dial(shared: &Shared, slot: &PeerSlot, addr: SocketAddr) -> Option<Conn
         .endpoint
         .connect_with(client, addr, SERVER_NAME)
         .ok()?;
+    let confirmed = async {
+        let conn = connecting.await.ok()?;
+        confirm(&conn).await.then_some(conn)
+    };
     tokio::select! {
-        c = tokio::time::timeout(shared.config.dial_timeout, connecting) => c.ok()?.ok(),
+        c = tokio::time::timeout(shared.config.dial_timeout, confirmed) => c.ok()?,
         _ = shared.cancel.cancelled() => None,
+    }
+}
+
+/// How often a dialled connection is looked at until its handshake is
+/// confirmed.
+const CONFIRM_POLL: Duration = Duration::from_millis(1);
+
+/// Waits until the server confirmed a dialled connection's handshake (its
+/// HANDSHAKE_DONE frame arrived, RFC 9001 section 4.1.2); `false` if the
+/// connection closed first. A client's handshake completes before the
+/// server has checked the client's certificate: until confirmation, a
+/// server that refuses our key (we are not in its set) may still close the
+/// connection, so it does not count as a peer before. quinn 0.11 exposes
+/// confirmation only through the frame counters, hence the poll.
+async fn confirm(conn: &Connection) -> bool {
+    loop {
+        if conn.stats().frame_rx.handshake_done > 0 {
+            return true;
+        }
+        if conn.close_reason().is_some() {
+            return false;
+        }
+        tokio::select! {
+            _ = conn.closed() => return false,
+            _ = tokio::time::sleep(CONFIRM_POLL) => {}
+        }
     }
 }
 

@@ -17,12 +17,14 @@
 //!
 //! # What the requester must check
 //! Nothing in a response is trusted: the requester verifies each block
-//! before committing it, in height order, each a child of its committed
-//! head (`parent_hash`), the next block of the response its child, and its
-//! `finality` QC verifying against the validator set and certifying that
-//! child at the next round and height (the two-chain rule); then it
-//! re-executes the block and checks its roots. The rule, with a test per
-//! condition, is `aether_consensus::check_synced_block`.
+//! before committing it, in height order, each a child of the previous one
+//! (the first of its committed head), each `finality` QC verifying against
+//! the validator set at the block's next round and height, and commits the
+//! blocks up to the highest one whose QC certifies its successor in the
+//! response (the two-chain rule: that block is final, and so are its
+//! ancestors); then it re-executes each block and checks its roots. The
+//! rules, with a test per condition, are `aether_consensus::check_synced_block`
+//! and `aether_consensus::check_synced_blocks`.
 //!
 //! # Bounds
 //! A serving node returns at most `max_blocks` blocks (the network caps it

@@ -157,5 +157,5 @@ pub use evidence::verify_evidence;
 pub use leader::{LeaderFailures, next_epoch_seed};
 pub use safety::{SafetyState, SafetyViolation};
 pub use signing::VerifyMemo;
-pub use sync::{SyncRefusal, check_synced_block};
+pub use sync::{SyncRefusal, SyncedPrefix, check_synced_block, check_synced_blocks};
 pub use validators::{ValidatorInfo, ValidatorSet};

@@ -191,3 +191,94 @@ fn each_rule_fails_alone() {
         Err(SyncRefusal::QcInvalid { height: 5 })
     );
 }
+
+/// A whole response (`check_synced_blocks`).
+fn check_all(head: BlockHash, blocks: &[(&Proposal, &QuorumCert)]) -> SyncedPrefix {
+    let mut core = verifier();
+    check_synced_blocks(head, blocks, |q| core.verify_quorum_cert(q))
+}
+
+#[test]
+fn a_response_is_accepted_up_to_its_highest_proven_block() {
+    // b5 (round 7) was made final by a certified child X of round 8 that
+    // was then abandoned; b6 (round 9) extends b5 and is final through b7
+    // (round 10), which waits for the next response.
+    let b5 = block(HEAD, 5, 7, 0);
+    let abandoned = block(b5.block_id(), 6, 8, 7);
+    let q5 = qc(abandoned.block_id(), 8, 6, QUORUM);
+    let b6 = block(b5.block_id(), 6, 9, 0);
+    let b7 = block(b6.block_id(), 7, 10, 0);
+    let q6 = qc(b7.block_id(), 10, 7, QUORUM);
+    let b8 = block(b7.block_id(), 8, 11, 0);
+    let q7 = qc(b8.block_id(), 11, 8, QUORUM);
+    // b5 alone is refused by the one-block rule (its QC names X, not b6),
+    // but the response proves it final through b6.
+    assert_eq!(
+        check(HEAD, &b5, &q5, &b6),
+        Err(SyncRefusal::QcForAnotherBlock { height: 5 })
+    );
+    let all = [(&b5, &q5), (&b6, &q6), (&b7, &q7)];
+    assert_eq!(
+        check_all(HEAD, &all),
+        SyncedPrefix {
+            accepted: 2,
+            refusal: None
+        }
+    );
+    // Blocks committed in one step share the QC that committed the top
+    // one: b5 and b6 both carry b7's QC (round 10), which certifies b7 at
+    // b6's round + 1: b5 and b6 are proven.
+    assert_eq!(
+        check_all(HEAD, &[(&b5, &q6), (&b6, &q6), (&b7, &q7)]).accepted,
+        2
+    );
+    // The last block alone proves nothing; nothing on another head.
+    assert_eq!(check_all(HEAD, &all[..1]).accepted, 0);
+    assert_eq!(check_all(BlockHash([0x22; 32]), &all).accepted, 0);
+    // Without b6's proof (b7 missing) only what is proven below: nothing.
+    assert_eq!(check_all(HEAD, &all[..2]).accepted, 0);
+
+    // Every block's own QC must verify at its next round and height: a
+    // bad one ends the prefix there, and only what is proven below counts.
+    let (b, finality, c) = valid();
+    let d = block(c.block_id(), 7, 9, 0);
+    let c_qc = qc(d.block_id(), 9, 7, QUORUM);
+    let few = qc(d.block_id(), 9, 7, &[0, 1]);
+    let e = block(d.block_id(), 8, 10, 0);
+    let d_qc = qc(e.block_id(), 10, 8, QUORUM);
+    for (bad, why) in [
+        (few, SyncRefusal::QcInvalid { height: 6 }),
+        (
+            qc(d.block_id(), 8, 7, QUORUM),
+            SyncRefusal::QcNotAbove { height: 6 },
+        ),
+        (
+            qc(d.block_id(), 9, 6, QUORUM),
+            SyncRefusal::QcNotAbove { height: 6 },
+        ),
+    ] {
+        // With c's good QC, b and c are proven (d waits).
+        let good = check_all(HEAD, &[(&b, &finality), (&c, &c_qc), (&d, &d_qc)]);
+        assert_eq!(good.accepted, 2, "{good:?}");
+        let got = check_all(HEAD, &[(&b, &finality), (&c, &bad), (&d, &d_qc)]);
+        assert_eq!(
+            got,
+            SyncedPrefix {
+                accepted: 0,
+                refusal: Some(why)
+            }
+        );
+    }
+    // A successor that is not a child ends the prefix.
+    let stranger = block(BlockHash([0x33; 32]), 6, 8, 0);
+    let got = check_all(HEAD, &[(&b, &finality), (&stranger, &c_qc)]);
+    assert_eq!(got.accepted, 0);
+    assert_eq!(got.refusal, Some(SyncRefusal::NotOnHead { height: 6 }));
+    // A block of another header kind ends it too.
+    let mut single = c.clone();
+    single.header.consensus = ConsensusFields::SingleValidator {
+        proposer: PublicKey([3; 32]),
+    };
+    let got = check_all(HEAD, &[(&b, &finality), (&single, &c_qc)]);
+    assert_eq!(got.refusal, Some(SyncRefusal::NotHotStuff { height: 6 }));
+}

@@ -68,7 +68,12 @@ fn main() {
     // Reference: in-process execution of the same transactions.
     let ledger = Ledger::new(params.clone());
     let mut set = MemoryUtxoSet::new();
-    for (op, out) in genesis.outcome().unwrap().diff.created {
+    for (op, out) in genesis
+        .outcome(&aether_ledger::StakingParams::dev())
+        .unwrap()
+        .diff
+        .created
+    {
         set.insert(op, out);
     }
     let t = Instant::now();

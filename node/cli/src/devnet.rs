@@ -67,6 +67,9 @@ pub(crate) enum Command {
     /// Set every node's link faults: delay, random loss, or an exact
     /// share of each shred batch lost.
     Faults(faults::LinkArgs),
+    /// Make one validator equivocate (two votes per round) until `--off`:
+    /// the others report it and it is slashed on chain.
+    Equivocate(faults::EquivocateArgs),
 }
 
 /// The devnet directory.
@@ -121,6 +124,7 @@ pub(crate) fn run(cmd: Command, client: &ClientArgs) -> Result<(), CliError> {
         Command::Partition(args) => faults::partition(&args, client.json),
         Command::Heal(args) => faults::heal(&args, client.json),
         Command::Faults(args) => faults::links(&args, client.json),
+        Command::Equivocate(args) => faults::equivocate(&args, client.json),
         Command::Load(args) => {
             let (_, manifest) = open(&args.dir.dir)?;
             load::run(&args, &manifest, client.json)
@@ -491,9 +495,15 @@ fn create(dir: &Path, layout: &Layout) -> Result<(PathBuf, Manifest), CliError> 
 
 fn generate(dir: &Path, layout: &Layout) -> Result<Manifest, CliError> {
     let mut rng = rand::rngs::OsRng;
-    let keys: Vec<ValidatorKeys> = (0..layout.validators)
+    let mut keys: Vec<ValidatorKeys> = (0..layout.validators)
         .map(|_| ValidatorKeys::generate(&mut rng))
         .collect();
+    // The node's index order (see `config`): node i is validator i.
+    keys.sort_by_key(|k| {
+        aether_types::ValidatorId::of(&aether_types::BlsPublicKeyBytes(
+            k.bls.public_key().to_bytes(),
+        ))
+    });
     let public: Vec<ValidatorPublic> = keys.iter().map(ValidatorKeys::public).collect();
     let timestamp_ms = unix_ms();
     for (i, k) in (0..layout.validators).zip(&keys) {
@@ -973,6 +983,24 @@ mod tests {
                 format!("127.0.0.1:{}", 30_000 + 10 * u32::from(i))
             );
             assert_eq!(cfg["genesis"]["chain_id"].as_integer(), Some(99));
+            // Node i is validator i: the validators are listed in the
+            // node's index order (ascending id), node i's key at i.
+            let ids: Vec<aether_types::ValidatorId> = cfg["genesis"]["validators"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| {
+                    let bls = hex::decode(v["bls_key"].as_str().unwrap()).unwrap();
+                    aether_types::ValidatorId::of(&aether_types::BlsPublicKeyBytes(
+                        bls.try_into().unwrap(),
+                    ))
+                })
+                .collect();
+            assert!(ids.is_sorted());
+            assert_eq!(
+                cfg["genesis"]["validators"][usize::from(i)]["node_key"].as_str(),
+                Some(manifest.nodes[usize::from(i)].node_key.as_str())
+            );
         }
         // A second create over it is refused (not empty), as is any
         // non-empty directory without a manifest.

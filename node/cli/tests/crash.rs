@@ -144,7 +144,9 @@ fn sigkill_during_commits_loses_no_committed_block() {
     let tip = store.tip().unwrap();
     let ledger = Ledger::new(params);
     let genesis = dev_genesis();
-    let genesis_outcome = genesis.outcome().unwrap();
+    let genesis_outcome = genesis
+        .outcome(&aether_ledger::StakingParams::dev())
+        .unwrap();
     let mut utxos = MemoryUtxoSet::new();
     let mut tree = MemoryStateTree::new();
     utxos.apply(&genesis_outcome.diff);

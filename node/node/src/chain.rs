@@ -127,7 +127,17 @@ impl NodeChain {
                 reason: "the validator key is not the genesis validator".into(),
             });
         }
-        let outcome = genesis.outcome()?;
+        let outcome = genesis.outcome(&ledger.params().staking)?;
+        if !genesis.validators.is_empty()
+            && ledger.params().staking.genesis_hash
+                != genesis.block_hash(&ledger.params().staking)?
+        {
+            return Err(NodeError::Genesis {
+                reason: "the ledger's staking.genesis_hash is not this genesis block's hash \
+                         (equivocation evidence would not verify)"
+                    .into(),
+            });
+        }
         match store.tip() {
             None => {
                 let update = store.prepare_state(&outcome.diff)?;
@@ -144,9 +154,7 @@ impl NodeChain {
                     })?
                     .hash();
                 // The genesis block's state root is a function of the allocations.
-                let mut tree = aether_storage::MemoryStateTree::new();
-                let root = tree.apply_diff(&outcome.diff)?;
-                let expected = genesis.block(root).hash();
+                let expected = genesis.block_hash(&ledger.params().staking)?;
                 if stored != expected {
                     return Err(NodeError::GenesisMismatch { stored, expected });
                 }

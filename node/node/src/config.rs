@@ -34,7 +34,7 @@ use crate::genesis::{
 use aether_crypto::ed25519::Keypair;
 use aether_ledger::ProtocolParams;
 use aether_mempool::MempoolConfig;
-use aether_types::{BlsPublicKeyBytes, BlsSignatureBytes, ChainId, PublicKey};
+use aether_types::{BlsPublicKeyBytes, BlsSignatureBytes, ChainId, PublicKey, ValidatorId};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -490,12 +490,29 @@ impl NodeConfig {
                 reason: "a genesis with validators needs a [consensus] section".into(),
             });
         }
+        if let Some(consensus) = config.consensus.as_mut() {
+            // Index order is ascending validator id, the ledger's set order
+            // (see `crate::genesis`); each peer address moves with its
+            // validator.
+            let mut pairs: Vec<(GenesisValidator, SocketAddr)> = genesis
+                .validators
+                .drain(..)
+                .zip(consensus.peers.drain(..))
+                .collect();
+            pairs.sort_by_key(|(v, _)| ValidatorId::of(&v.bls_key));
+            (genesis.validators, consensus.peers) = pairs.into_iter().unzip();
+        }
         genesis.dev = dev;
         if !dev {
             genesis.market = GenesisMarket::production();
         }
         apply_market_section(&mut genesis, &g.market)?;
         config.params.market = genesis.market_params()?;
+        if !genesis.validators.is_empty() {
+            // The staking objects of block 0: bonds, keys (checked now,
+            // not when the store is opened).
+            genesis.outcome(&config.params.staking)?;
+        }
         config.genesis = genesis;
         config.validate()?;
         Ok(config)
@@ -663,7 +680,7 @@ mod tests {
             .zip(&bls)
             .map(|(k, b)| {
                 format!(
-                    "[[genesis.validators]]\nnode_key = \"{}\"\nbls_key = \"{}\"\nproof_of_possession = \"{}\"\nstake = 100\n",
+                    "[[genesis.validators]]\nnode_key = \"{}\"\nbls_key = \"{}\"\nproof_of_possession = \"{}\"\nstake = 10000\n",
                     hex::encode(k.public_key().0),
                     hex::encode(b.public_key().to_bytes()),
                     hex::encode(b.proof_of_possession().to_bytes()),
@@ -684,12 +701,27 @@ mod tests {
         let c = read(&file(consensus, &validators)).unwrap();
         assert_eq!(c.genesis.validators.len(), 3);
         assert_eq!(
-            c.genesis.validator,
-            node_keys[0].public_key(),
+            c.genesis.validator, c.genesis.validators[0].node_key,
             "block 0 names validator 0"
         );
         let cc = c.consensus.as_ref().unwrap();
         assert_eq!(cc.peers.len(), 3);
+        // Index order is ascending validator id; each peer address moved
+        // with its validator (file position k had port 9000 + k).
+        let ids: Vec<ValidatorId> = c
+            .genesis
+            .validators
+            .iter()
+            .map(|v| ValidatorId::of(&v.bls_key))
+            .collect();
+        assert!(ids.is_sorted());
+        for (v, addr) in c.genesis.validators.iter().zip(&cc.peers) {
+            let k = node_keys
+                .iter()
+                .position(|n| n.public_key() == v.node_key)
+                .unwrap();
+            assert_eq!(addr.port(), 9000 + k as u16);
+        }
         assert_eq!(cc.listen.port(), 9001);
         assert_eq!((cc.base_timeout_ms, cc.link_delay_ms), (1_000, 50));
         assert!(!cc.fault_injection, "off unless asked for");
@@ -700,7 +732,7 @@ mod tests {
 
         let two_peers = consensus.replace(", \"127.0.0.1:9002\"", "");
         let bad_key = validators
-            .replacen("stake = 100", "stake = 100\n", 1)
+            .replacen("stake = 10000", "stake = 10000\n", 1)
             .replacen(
                 &hex::encode(node_keys[0].public_key().0),
                 &"ab".repeat(31),
@@ -716,6 +748,13 @@ mod tests {
                 "[consensus] needs [[genesis.validators]]",
             ),
             (file("", &validators), "needs a [consensus] section"),
+            (
+                file(
+                    consensus,
+                    &validators.replacen("stake = 10000", "stake = 999", 1),
+                ),
+                "self-bond",
+            ),
             (file(consensus, &bad_key), "genesis.validators[0].node_key"),
             (
                 file(

@@ -16,6 +16,18 @@
 //! [`DEV_VALIDATOR_SEED`], its one governance key (threshold 1) from
 //! [`DEV_GOVERNANCE_SEED`]. All are public: a dev chain never holds value.
 //!
+//! # Validators (multi-validator chains)
+//! [`Genesis::validators`] is the first validator set, in ascending
+//! validator-id order (the ledger's set order, so a validator's index is the
+//! same in consensus and in the ledger; the config parser sorts the list).
+//! Block 0's state then also holds the ledger's staking objects for them
+//! ([`aether_ledger::staking::genesis_objects`]): validator `v`'s self-bond
+//! is `v.stake` stake units, owned by `v.node_key`'s key hash (the node key
+//! controls the bond and is where evidence rewards go), commission 0; the
+//! set of epoch 0 has seed [`Genesis::epoch_seed`], the consensus core's
+//! epoch-0 seed. The bonds are genesis supply held by the validator objects,
+//! beside the allocations.
+//!
 //! # Market parameters
 //! [`GenesisMarket`] fixes the governance key set and threshold, the TEE
 //! trust roots and the minimum SNP TCB (the evidence policy), and the
@@ -28,7 +40,7 @@ use crate::error::NodeError;
 use aether_crypto::derive::{DEV_SEED, dev_keypair};
 use aether_crypto::ed25519::Keypair;
 use aether_evidence::TrustRoot;
-use aether_ledger::{BlockOutcome, MarketParams, StateDiff};
+use aether_ledger::{BlockOutcome, MarketParams, StakingParams, StateDiff};
 use aether_types::*;
 use borsh::BorshSerialize;
 
@@ -48,6 +60,9 @@ pub const DEV_GOVERNANCE_SEED: &[u8] =
 
 /// Tag of the genesis id hash.
 pub const GENESIS_TAG: &str = "aether/genesis/v1";
+
+/// Tag of the epoch-0 leader seed, derived from the genesis id.
+pub const EPOCH_SEED_TAG: &str = "aether/epoch-seed/v1";
 
 /// One initial output.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize)]
@@ -244,9 +259,37 @@ impl Genesis {
         OutPoint::new(self.tx_id(), i)
     }
 
+    /// The leader seed of epoch 0: `H("aether/epoch-seed/v1", genesis id)`,
+    /// the consensus core's and (on a staking chain) the epoch-0 set's.
+    pub fn epoch_seed(&self) -> Digest {
+        tagged_hash(EPOCH_SEED_TAG, &[&self.id().0])
+    }
+
+    /// The ledger's view of [`Genesis::validators`] (see the module docs:
+    /// each self-bond is `stake` stake units owned by the node key, no
+    /// commission).
+    pub fn staking_validators(
+        &self,
+        staking: &StakingParams,
+    ) -> Vec<aether_ledger::staking::GenesisValidator> {
+        self.validators
+            .iter()
+            .map(|v| aether_ledger::staking::GenesisValidator {
+                owner: v.node_key.key_hash(),
+                bls_key: v.bls_key,
+                proof_of_possession: v.proof_of_possession,
+                network_key: v.node_key,
+                self_bond: u128::from(v.stake).saturating_mul(staking.stake_unit),
+                commission_bps: 0,
+            })
+            .collect()
+    }
+
     /// The execution outcome of block 0: the allocations as created
-    /// outputs, no receipts.
-    pub fn outcome(&self) -> Result<BlockOutcome, NodeError> {
+    /// outputs, no receipts; on a chain with [`Genesis::validators`], the
+    /// staking objects of its first set too (`staking` fixes the stake unit
+    /// and checks the bonds).
+    pub fn outcome(&self, staking: &StakingParams) -> Result<BlockOutcome, NodeError> {
         let mut created = std::collections::BTreeMap::new();
         for (i, a) in self.allocations.iter().enumerate() {
             let index = u32::try_from(i).map_err(|_| NodeError::Genesis {
@@ -254,16 +297,44 @@ impl Genesis {
             })?;
             created.insert(self.out_point(index), TxOutput::coin(a.address, a.coin));
         }
+        let mut objects = std::collections::BTreeMap::new();
+        if !self.validators.is_empty() {
+            let validators = self.staking_validators(staking);
+            let staking_objects =
+                aether_ledger::staking::genesis_objects(staking, &validators, self.epoch_seed())
+                    .map_err(|e| NodeError::Genesis {
+                        reason: format!("genesis.validators: {e}"),
+                    })?;
+            for (key, object) in staking_objects {
+                objects.insert(key, Some(object));
+            }
+        }
         Ok(BlockOutcome {
             receipts: vec![],
             rejected: vec![],
             diff: StateDiff {
                 spent: Default::default(),
                 created,
-                objects: Default::default(),
+                objects,
             },
             boundary: BoundaryReceipt::default(),
         })
+    }
+
+    /// The hash of block 0: its state root is the root of
+    /// [`Genesis::outcome`]'s state (computed in memory here; the store
+    /// computes the same). Consensus signatures are made over it, so the
+    /// ledger needs it to check equivocation evidence
+    /// (`StakingParams::genesis_hash`).
+    pub fn block_hash(&self, staking: &StakingParams) -> Result<BlockHash, NodeError> {
+        let outcome = self.outcome(staking)?;
+        let mut tree = aether_storage::MemoryStateTree::new();
+        let root = tree
+            .apply_diff(&outcome.diff)
+            .map_err(|e| NodeError::Genesis {
+                reason: format!("genesis state: {e}"),
+            })?;
+        Ok(self.block(root).hash())
     }
 
     /// Block 0 with the given state root (the root of the allocations,
@@ -346,7 +417,7 @@ mod tests {
     #[test]
     fn allocations_become_outputs_in_order() {
         let g = Genesis::dev(ChainId(1), 4);
-        let outcome = g.outcome().unwrap();
+        let outcome = g.outcome(&StakingParams::dev()).unwrap();
         assert_eq!(outcome.diff.created.len(), 4);
         for i in 0..4 {
             let out = &outcome.diff.created[&g.out_point(i)];

@@ -12,6 +12,12 @@
 //! are several children of one parent; they are dropped when a block at
 //! their height or above commits on another branch.
 //!
+//! # Staking
+//! Blocks execute with their header's consensus facts (proposer, QC
+//! signers, VRF output: [`BlockConsensus::from_fields`]), so on a staking
+//! chain the ledger attributes each block's fees and presence to the
+//! validators who made it (see `aether_ledger::staking::epoch`).
+//!
 //! # Commit
 //! `commit` writes the block, its outcome, its tree update, its consensus
 //! record (proposal signature and finality QC, [`ConsensusRecord`]) and the
@@ -29,7 +35,7 @@ use crate::chain::NodeChain;
 use aether_chain_api::{
     BlockLifecycle, BuildRequest, BuiltBlock, CommittedHead, LifecycleError, RejectReason,
 };
-use aether_ledger::{BlockContext, BlockOutcome, ExecutionMode, PendingView};
+use aether_ledger::{BlockConsensus, BlockContext, BlockOutcome, ExecutionMode, PendingView};
 use aether_storage::{StateUpdate, Tip};
 use aether_types::*;
 use borsh::{BorshDeserialize, BorshSerialize};
@@ -154,6 +160,7 @@ impl ChainLifecycle {
         ancestors: &[&Pending],
         parent: &BlockHeader,
         ctx: &BlockContext,
+        consensus: &ConsensusFields,
         transactions: &[Transaction],
     ) -> Result<(BlockOutcome, StateUpdate), LifecycleError> {
         let store = self.chain.store();
@@ -162,7 +169,13 @@ impl ChainLifecycle {
         let outcome = self
             .chain
             .ledger()
-            .execute_block(&view, ctx, transactions, ExecutionMode::Parallel)
+            .execute_block_with(
+                &view,
+                ctx,
+                &BlockConsensus::from_fields(consensus),
+                transactions,
+                ExecutionMode::Parallel,
+            )
             .map_err(storage)?;
         let updates: Vec<&StateUpdate> = ancestors.iter().map(|p| &p.update).collect();
         let parent_tip = Tip {
@@ -241,7 +254,8 @@ impl BlockLifecycle for ChainLifecycle {
                 .collect()
         };
         let (outcome, update) = loop {
-            let (outcome, update) = self.execute(&ancestors, &parent, &ctx, &txs)?;
+            let (outcome, update) =
+                self.execute(&ancestors, &parent, &ctx, &request.consensus, &txs)?;
             if outcome.rejected.is_empty() {
                 break (outcome, update);
             }
@@ -315,7 +329,13 @@ impl BlockLifecycle for ChainLifecycle {
             timestamp_ms: header.timestamp_ms,
             parent_hash: header.parent_hash,
         };
-        let (outcome, update) = self.execute(&ancestors, &parent, &ctx, &block.transactions)?;
+        let (outcome, update) = self.execute(
+            &ancestors,
+            &parent,
+            &ctx,
+            &header.consensus,
+            &block.transactions,
+        )?;
         if !outcome.rejected.is_empty() {
             return Err(rejected(id, RejectReason::Execution));
         }

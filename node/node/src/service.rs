@@ -80,9 +80,13 @@ impl RunningNode {
         for model in chain_models_missing(&store, runtime.models()) {
             tracing::warn!(%model, dir = %runtime.models().dir().display(), "a registered model is not in the model store: challenges of its jobs cannot be decided here (aether model add)");
         }
+        // Consensus signatures are made over block 0's hash: the ledger
+        // checks equivocation evidence with it.
+        let mut params = config.params.clone();
+        params.staking.genesis_hash = config.genesis.block_hash(&params.staking)?;
         let chain = NodeChain::open(
             store,
-            Ledger::with_executor(config.params.clone(), Arc::new(runtime)),
+            Ledger::with_executor(params, Arc::new(runtime)),
             Mempool::new(config.mempool),
             &config.genesis,
             config.validator_key.clone(),
@@ -142,7 +146,7 @@ impl RunningNode {
                     Arc::clone(&chain),
                     &config,
                     consensus,
-                    faults.as_deref(),
+                    faults.as_ref(),
                     stopped,
                 )?;
                 (v.task, Some(v.network))

@@ -27,13 +27,20 @@
 //! Every status tick the driver compares its committed height with its
 //! peers' (carried by the network's status messages). A node more than
 //! [`SYNC_LAG`] blocks behind asks the most advanced peer for committed
-//! blocks by height, and commits block `b` of a response only when the
-//! response also holds its child `c` and `b`'s finality QC verifies
-//! (quorum of the set) and certifies `c` at `b`'s round + 1 — the two-chain
-//! rule, checked on data alone by [`aether_consensus::check_synced_block`]
-//! (the last block of a response waits for the next response or for
-//! consensus). Each block is re-executed and must give
-//! its header's roots. Then the core is rebuilt on the new committed head.
+//! blocks by height, and commits the prefix of a response that
+//! [`aether_consensus::check_synced_blocks`] proves final on data alone:
+//! blocks that extend each other from the committed head, each with a
+//! finality QC that verifies (quorum of the set) at its round + 1, up to the
+//! highest one whose QC certifies its successor in the response — the
+//! two-chain rule (blocks above it wait for the next response or for
+//! consensus). Each block is re-executed and must give its header's roots. Then the core is rebuilt on the new committed head.
+//!
+//! The core's own fetches (a proposal whose ancestors this node lacks) are
+//! for short gaps: the driver drops them while no peer's status has
+//! arrived yet, and while the best peer is more than `MAX_SYNC_ANCESTORS`
+//! (64) blocks ahead. Those gaps are block sync's, which commits each
+//! verified batch at once, where fetching would hold the whole gap pending
+//! in memory; the core asks again later for a block it still lacks.
 //!
 //! # Block broadcast
 //! The leader's proposals go by Turbine
@@ -52,11 +59,31 @@
 //! into the pool like RPC submissions. Whoever leads a round builds from
 //! its pool.
 //!
+//! # Staking and equivocation reports
+//! The chain is a staking chain from its genesis (`crate::genesis`): blocks
+//! execute with their header's proposer, QC signers and VRF output, so the
+//! ledger pays fees to the validators that made each block. When the core
+//! finds a validator that signed two different blocks in one round
+//! (`Action::Evidence`), the driver submits a `ReportEquivocation`
+//! transaction signed by the node key, paying its fee from the node key's
+//! coins and naming the node key's address for the reporter's reward; it
+//! skips an offender the committed state already tombstoned and one whose
+//! report from this node still waits in the pool. The ledger slashes
+//! `slash_bps` of the offender's stake and tombstones it (the first report
+//! included wins; the others are refused).
+//!
+//! With `[consensus] fault_injection`, `aether_debugSetFaults {equivocate:
+//! true}` makes this node Byzantine for tests: beside each vote it signs a
+//! second one in the same round for a made-up block.
+//!
 //! # Not yet here
-//! Epoch changes (the set is the genesis set, epoch 0, for the chain's
-//! life) and the automatic submission of equivocation evidence as a
-//! transaction (evidence is logged) are the next steps; the simulation
-//! covers both protocols.
+//! Epoch changes: consensus keeps the genesis set (epoch 0) for the chain's
+//! life, while the ledger closes an epoch every `epoch_length` blocks
+//! (3,600); from epoch 1 on the ledger no longer attributes blocks (their
+//! headers say epoch 0: fees are burned) and a slashed validator, removed
+//! from the ledger's next set, still votes. The simulation covers epoch
+//! changes; the driver's switch to the ledger's set at each epoch's last
+//! block is the next step.
 
 use crate::chain::NodeChain;
 use crate::config::{ConsensusConfig, NodeConfig};
@@ -69,6 +96,7 @@ use aether_consensus::{
     Action, Config, Core, Event, Restore, SafetyState, ValidatorInfo, ValidatorSet, VerifyMemo,
 };
 use aether_network::{Network, NetworkConfig, Peer};
+use aether_rpc::backend::TxSubmitter;
 use aether_rpc_types::dto::{ConsensusStatusDto, LeaderDto};
 use aether_types::*;
 use borsh::BorshDeserialize;
@@ -84,9 +112,6 @@ pub const SYNC_LAG: u64 = 2;
 
 /// Blocks asked per sync request.
 const SYNC_BATCH: u16 = 64;
-
-/// Tag of the epoch-0 leader seed, derived from the genesis id.
-pub const EPOCH_SEED_TAG: &str = "aether/epoch-seed/v1";
 
 /// Interval of status updates and sync checks.
 const TICK: Duration = Duration::from_millis(100);
@@ -112,9 +137,9 @@ fn task_error(e: impl std::fmt::Display) -> NodeError {
     }
 }
 
-/// The validator set of the genesis.
-pub fn genesis_set(config: &NodeConfig) -> Result<ValidatorSet, NodeError> {
-    let infos: Vec<ValidatorInfo> = config
+/// The members of the genesis set, in index order.
+fn set_infos(config: &NodeConfig) -> Vec<ValidatorInfo> {
+    config
         .genesis
         .validators
         .iter()
@@ -123,8 +148,12 @@ pub fn genesis_set(config: &NodeConfig) -> Result<ValidatorSet, NodeError> {
             proof_of_possession: v.proof_of_possession,
             stake: v.stake,
         })
-        .collect();
-    ValidatorSet::new(Epoch(0), &infos).map_err(|e| NodeError::Config {
+        .collect()
+}
+
+/// The validator set of the genesis.
+pub fn genesis_set(config: &NodeConfig) -> Result<ValidatorSet, NodeError> {
+    ValidatorSet::new(Epoch(0), &set_infos(config)).map_err(|e| NodeError::Config {
         reason: format!("genesis.validators: {e}"),
     })
 }
@@ -192,6 +221,8 @@ struct Links {
     /// Fraction of each shred batch lost, exactly (the first shreds of
     /// each batch of 64 sent to a peer).
     shred_loss: f64,
+    /// Sign a second, conflicting vote beside each vote.
+    equivocate: bool,
 }
 
 /// Shreds per batch (the period of `shredLoss`).
@@ -201,6 +232,14 @@ impl NodeFaults {
     /// The plan to hand to the network.
     pub fn plan(&self) -> Arc<aether_network::Faults> {
         Arc::clone(&self.plan)
+    }
+
+    /// Whether this node double-votes (`equivocate`).
+    pub fn equivocates(&self) -> bool {
+        self.links
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .equivocate
     }
 
     fn apply_links(&self) {
@@ -238,6 +277,7 @@ impl NodeFaults {
             delay_ms: Some(links.delay_ms),
             loss: Some(links.loss),
             shred_loss: Some(links.shred_loss),
+            equivocate: Some(links.equivocate),
         }
     }
 }
@@ -258,6 +298,7 @@ impl aether_rpc::debug::FaultControl for NodeFaults {
         links.delay_ms = faults.delay_ms.unwrap_or(links.delay_ms);
         links.loss = faults.loss.unwrap_or(links.loss);
         links.shred_loss = faults.shred_loss.unwrap_or(links.shred_loss);
+        links.equivocate = faults.equivocate.unwrap_or(links.equivocate);
         if links.loss > 0.0 && links.shred_loss > 0.0 {
             return Err("loss and shredLoss cannot both be set (set one to 0)".into());
         }
@@ -452,6 +493,14 @@ struct Driver {
     block_time: Duration,
     /// A build the leader holds back while its pool is empty.
     delayed_build: Option<(Instant, Round, BuildRequest)>,
+    /// The node key: signs equivocation reports and pays their fees.
+    node_key: aether_crypto::ed25519::Keypair,
+    /// Validator ids by index (the ledger's names of the set's members).
+    ids: Vec<ValidatorId>,
+    /// The last report submitted per offender.
+    reports: BTreeMap<ValidatorIndex, TxId>,
+    /// Fault injection in force, if any (`equivocate` is read here).
+    faults: Option<Arc<NodeFaults>>,
 }
 
 /// Starts the network and the consensus driver of a validator node.
@@ -459,7 +508,7 @@ pub fn start(
     chain: Arc<NodeChain>,
     config: &NodeConfig,
     consensus: &ConsensusConfig,
-    faults: Option<&NodeFaults>,
+    faults: Option<&Arc<NodeFaults>>,
     stop: watch::Receiver<bool>,
 ) -> Result<ValidatorHandle, NodeError> {
     let set = genesis_set(config)?;
@@ -477,16 +526,25 @@ pub fn start(
             reason: format!("the BLS key is not validator {}'s key in the genesis", me.0),
         });
     }
+    // The ledger's set of epoch 0 (from the genesis state, while the
+    // ledger keeps it) is the same set in the same order: the ledger
+    // attributes blocks, and checks equivocation evidence, by these indices.
+    let ledger_set = aether_ledger::staking::epoch_set(chain.store(), Epoch(0))
+        .map_err(|e| task_error(format!("reading the epoch-0 set: {e}")))?;
+    if ledger_set
+        .as_ref()
+        .is_some_and(|s| aether_ledger::staking::validator_infos(s) != set_infos(config))
+    {
+        return Err(NodeError::Genesis {
+            reason: "the state's validator set of epoch 0 is not genesis.validators".into(),
+        });
+    }
     let genesis_block = chain
         .store()
         .header(0)?
         .ok_or_else(|| task_error("no genesis block"))?
         .hash();
-    let mut core_config = Config::new(
-        genesis_block,
-        Epoch(0),
-        tagged_hash(EPOCH_SEED_TAG, &[&config.genesis.id().0]),
-    );
+    let mut core_config = Config::new(genesis_block, Epoch(0), config.genesis.epoch_seed());
     core_config.base_timeout_ms = consensus.base_timeout_ms;
     core_config.max_timeout_ms = consensus.max_timeout_ms;
     let committed = committed_headers(&chain)?;
@@ -569,6 +627,15 @@ pub fn start(
         synced_blocks: 0,
         block_time: Duration::from_millis(config.block_time_ms.min(consensus.base_timeout_ms / 2)),
         delayed_build: None,
+        node_key: config.validator_key.clone(),
+        ids: config
+            .genesis
+            .validators
+            .iter()
+            .map(|v| ValidatorId::of(&v.bls_key))
+            .collect(),
+        reports: BTreeMap::new(),
+        faults: faults.cloned(),
     };
     let task = tokio::spawn(driver.run(inbox, gossip_rx, stop));
     Ok(ValidatorHandle { task, network })
@@ -687,8 +754,20 @@ impl Driver {
                 });
             }
             Action::Broadcast(message) => {
+                let double = match &message {
+                    ConsensusMsg::Vote(vote)
+                        if self.faults.as_ref().is_some_and(|f| f.equivocates()) =>
+                    {
+                        Some(self.conflicting_vote(vote))
+                    }
+                    _ => None,
+                };
                 if let Err(e) = self.network.broadcast(message) {
                     tracing::debug!(error = %e, "broadcast incomplete");
+                }
+                if let Some(vote) = double {
+                    tracing::warn!(round = vote.round.0, "fault injection: equivocating");
+                    let _ = self.network.broadcast(ConsensusMsg::Vote(vote));
                 }
             }
             Action::ScheduleTimeout { round, after_ms } => {
@@ -744,6 +823,11 @@ impl Driver {
             }
             Action::Evidence(evidence) => {
                 tracing::warn!(?evidence, "equivocation observed");
+                self.report(evidence);
+            }
+            Action::Fetch { .. } if self.leave_to_sync() => {
+                // Block sync brings what is missing (see the module docs);
+                // the core asks again later if it still lacks the block.
             }
             Action::Fetch {
                 block,
@@ -763,6 +847,79 @@ impl Driver {
             }
         }
         Ok(())
+    }
+
+    /// A vote of this node in `vote`'s round for a made-up block, validly
+    /// signed: what an equivocating validator sends (fault injection only).
+    fn conflicting_vote(&self, vote: &Vote) -> Vote {
+        let mut other = vote.clone();
+        other.block = BlockHash(tagged_hash("aether/fault-fake-block", &[&vote.block.0]).0);
+        other.signature = BlsSignatureBytes(
+            self.key
+                .sign(
+                    aether_crypto::bls::Domain::Vote,
+                    &aether_consensus::signing::block_message(
+                        &self.config.genesis,
+                        &other.block_ref(),
+                    ),
+                )
+                .to_bytes(),
+        );
+        other
+    }
+
+    /// Submits `evidence` in a transaction signed by the node key (see
+    /// the module docs), unless the offender is already tombstoned or a
+    /// report of it still waits in the pool. Failures are logged: another
+    /// validator's report slashes as well.
+    fn report(&mut self, evidence: EquivocationEvidence) {
+        let offender = evidence.offender;
+        let Some(id) = self.ids.get(usize::from(offender.0)).copied() else {
+            return;
+        };
+        let store = self.chain.store();
+        if let Ok(Some(Object::Validator(v))) = store.object(&ObjectKey::Validator(id))
+            && v.tombstoned
+        {
+            return;
+        }
+        if let Some(pending) = self.reports.get(&offender)
+            && self.chain.pending_transaction(pending).is_some()
+        {
+            return;
+        }
+        let me = Address::Key(self.node_key.key_hash());
+        let coins: Vec<aether_client::builder::Utxo> = match store.utxos_by_address(&me) {
+            Ok(utxos) => utxos
+                .iter()
+                .map(|(op, out)| aether_client::builder::Utxo::new(*op, out))
+                .collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the node key's coins to report an equivocation");
+                return;
+            }
+        };
+        let action = aether_types::Action::ReportEquivocation(Box::new(ReportEquivocation {
+            evidence,
+            reporter: me,
+        }));
+        let tx = aether_client::builder::TxBuilder::new(&self.chain.ledger().params().tx_params())
+            .action(action)
+            .change_to(me)
+            .signer(&self.node_key)
+            .fund_from(&coins);
+        let submitted = tx
+            .map_err(|e| e.to_string())
+            .and_then(|tx| self.chain.submit(&tx.encode()).map_err(|e| e.to_string()));
+        match submitted {
+            Ok(tx) => {
+                tracing::warn!(offender = offender.0, %tx, "equivocation reported");
+                self.reports.insert(offender, tx);
+            }
+            Err(e) => {
+                tracing::warn!(offender = offender.0, error = %e, "cannot report an equivocation")
+            }
+        }
     }
 
     fn build_delayed(&mut self) -> Result<(), NodeError> {
@@ -822,15 +979,31 @@ impl Driver {
     }
 
     /// Block sync (see the module docs).
-    async fn maybe_sync(&mut self) -> Result<(), NodeError> {
-        let mine = self.chain.height();
-        let best = self
-            .set
+    /// The peer with the highest committed height, and that height, from
+    /// the peers' status messages (`None` before any arrived).
+    fn best_peer(&self) -> Option<(ValidatorIndex, u64)> {
+        self.set
             .indices()
             .filter(|v| *v != self.me)
             .filter_map(|v| Some((v, self.network.peer_status(v)?.committed_height)))
-            .max_by_key(|(_, h)| *h);
-        let Some((peer, height)) = best else {
+            .max_by_key(|(_, h)| *h)
+    }
+
+    /// Whether missing blocks are left to block sync rather than fetched
+    /// through consensus: before any peer's status arrived (a restarted
+    /// node does not yet know how far behind it is), or when the best
+    /// peer's committed height is more than `MAX_SYNC_ANCESTORS` above
+    /// ours (block sync commits such a gap in verified batches; fetching
+    /// would hold all of it pending).
+    fn leave_to_sync(&self) -> bool {
+        let limit = u64::from(aether_types::consensus::MAX_SYNC_ANCESTORS);
+        self.best_peer()
+            .is_none_or(|(_, height)| height > self.chain.height() + limit)
+    }
+
+    async fn maybe_sync(&mut self) -> Result<(), NodeError> {
+        let mine = self.chain.height();
+        let Some((peer, height)) = self.best_peer() else {
             return Ok(());
         };
         if height <= mine + SYNC_LAG {
@@ -847,21 +1020,19 @@ impl Driver {
                 return Ok(());
             }
         };
+        let Some(head) = self.chain.store().tip().map(|t| t.hash) else {
+            return Ok(());
+        };
+        let pairs: Vec<(&Proposal, &QuorumCert)> =
+            blocks.iter().map(|b| (&b.proposal, &b.finality)).collect();
+        let core = &mut self.core;
+        let proven =
+            aether_consensus::check_synced_blocks(head, &pairs, |qc| core.verify_quorum_cert(qc));
+        if let Some(refusal) = &proven.refusal {
+            tracing::warn!(peer = peer.0, %refusal, "sync: block refused");
+        }
         let mut committed = 0u64;
-        for pair in blocks.windows(2) {
-            let (b, c) = (&pair[0], &pair[1].proposal);
-            let Some(head) = self.chain.store().tip().map(|t| t.hash) else {
-                break;
-            };
-            let core = &mut self.core;
-            if let Err(refusal) =
-                aether_consensus::check_synced_block(head, &b.proposal, &b.finality, c, |qc| {
-                    core.verify_quorum_cert(qc)
-                })
-            {
-                tracing::warn!(peer = peer.0, %refusal, "sync: block refused");
-                break;
-            }
+        for b in &blocks[..proven.accepted] {
             let verified = tokio::task::block_in_place(|| {
                 self.app
                     .verify(&b.proposal.header, b.proposal.payload.as_slice())
@@ -959,6 +1130,66 @@ mod tests {
             .decide(ValidatorIndex(from), ValidatorIndex(to), Lane::Consensus)
     }
 
+    /// A proposal by `proposer` (contents need not be valid: the core
+    /// checks those).
+    fn proposal_by(proposer: u16) -> Proposal {
+        let genesis = BlockHash([7; 32]);
+        Proposal {
+            header: BlockHeader {
+                version: HEADER_VERSION,
+                chain_id: ChainId(1),
+                height: 1,
+                timestamp_ms: 1,
+                parent_hash: genesis,
+                tx_root: Digest([0; 32]),
+                receipts_root: Digest([0; 32]),
+                state_root: Digest([0; 32]),
+                data_root: Digest([0; 32]),
+                consensus: ConsensusFields::HotStuff(Box::new(ProposalFields {
+                    epoch: Epoch(0),
+                    round: Round(1),
+                    proposer: ValidatorIndex(proposer),
+                    justify: QuorumCert::genesis(Epoch(0), genesis),
+                    timeout_cert: None,
+                    vrf_proof: BlsSignatureBytes::ZERO,
+                })),
+            },
+            payload: BoundedBytes::new(vec![1, 2, 3]).unwrap(),
+            signature: BlsSignatureBytes::ZERO,
+        }
+    }
+
+    fn rebuilt(origin: u16, bytes: Vec<u8>) -> aether_network::ReassembledBlock {
+        aether_network::ReassembledBlock {
+            origin: ValidatorIndex(origin),
+            id: Digest([0; 32]),
+            bytes,
+        }
+    }
+
+    #[test]
+    fn a_block_from_shreds_is_its_origins_decodable_proposal() {
+        let proposal = proposal_by(2);
+        match turbine_proposal(&rebuilt(2, proposal.encode())) {
+            Some(ConsensusMsg::Proposal(p)) => assert_eq!(*p, proposal),
+            other => panic!("expected the proposal, got {other:?}"),
+        }
+        // Signed (at the shred level) by another validator than the one
+        // it names as proposer: dropped.
+        assert!(turbine_proposal(&rebuilt(1, proposal.encode())).is_none());
+        // Bytes that are not a proposal, or a truncated one: dropped.
+        assert!(turbine_proposal(&rebuilt(2, vec![0xff; 40])).is_none());
+        let mut cut = proposal.encode();
+        cut.truncate(cut.len() - 1);
+        assert!(turbine_proposal(&rebuilt(2, cut)).is_none());
+        // A header without HotStuff fields names no proposer.
+        let mut dev = proposal;
+        dev.header.consensus = ConsensusFields::SingleValidator {
+            proposer: PublicKey([2; 32]),
+        };
+        assert!(turbine_proposal(&rebuilt(2, dev.encode())).is_none());
+    }
+
     #[test]
     fn runtime_faults_are_checked_then_applied() {
         let f = faults();
@@ -1052,5 +1283,28 @@ mod tests {
             assert!(batch[32..].iter().all(|v| *v == Verdict::Deliver));
         }
         assert_eq!(verdict(&f, 0, 1), Verdict::Deliver);
+        // Equivocation: off by default, on when asked, kept by calls that
+        // do not name it, off again when asked.
+        assert!(!f.equivocates());
+        let now = f
+            .set_faults(&FaultsDto {
+                equivocate: Some(true),
+                ..FaultsDto::default()
+            })
+            .unwrap();
+        assert_eq!(now.equivocate, Some(true));
+        assert!(f.equivocates());
+        f.set_faults(&FaultsDto {
+            delay_ms: Some(0),
+            ..FaultsDto::default()
+        })
+        .unwrap();
+        assert!(f.equivocates());
+        f.set_faults(&FaultsDto {
+            equivocate: Some(false),
+            ..FaultsDto::default()
+        })
+        .unwrap();
+        assert!(!f.equivocates());
     }
 }

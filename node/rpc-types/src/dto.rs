@@ -97,6 +97,11 @@ pub struct FaultsDto {
     /// block still arrives. Not combined with `loss`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shred_loss: Option<f64>,
+    /// Beside every vote it casts, the node signs and sends a second vote
+    /// in the same round for a made-up block: a Byzantine validator for
+    /// tests (the others submit the evidence and it is slashed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equivocate: Option<bool>,
 }
 
 /// One round's leader.

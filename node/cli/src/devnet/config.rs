@@ -24,11 +24,15 @@
 //! timestamp_ms = <the same for every node>
 //! validator_key_file = "node.key"
 //!
+//! [[genesis.allocations]]  # one per validator j: its node key's coins (fees of its reports)
+//! address = "key:<64 hex: key hash of validator j's node key>"
+//! coin = "<1000 AIC in base units>"
+//!
 //! [[genesis.validators]]   # one per validator j, in index order, identical in every file
 //! node_key = "<64 hex: ed25519 public key>"
 //! bls_key = "<96 hex: BLS public key>"
 //! proof_of_possession = "<192 hex: BLS proof of possession>"
-//! stake = 100
+//! stake = 10000
 //!
 //! [consensus]
 //! bls_key_file = "bls.key"
@@ -37,7 +41,9 @@
 //! base_timeout_ms = <base timeout>
 //! ```
 //! Invariants: every node's file lists the same validators and the same
-//! peers in the same order, and node `i` is validator `i` (its `node.key`
+//! peers in the same order, that order is ascending validator id (the
+//! node's index order, see `docs/node.md`: keys are generated, then sorted),
+//! and node `i` is validator `i` (its `node.key`
 //! is the secret of `genesis.validators[i].node_key`, its `listen` address
 //! is `peers[i]`).
 
@@ -61,8 +67,12 @@ pub(crate) const MAX_VALIDATORS: u16 = 100;
 /// Longest wait for transactions before a leader proposes an empty block,
 /// unless `--block-time-ms` says otherwise.
 pub(crate) const BLOCK_TIME_MS: u64 = 200;
-/// Stake of every devnet validator (equal weights).
-pub(crate) const STAKE: u64 = 100;
+/// Stake of every devnet validator in AIC (equal weights; the ledger's
+/// minimum self-bond is 1,000 AIC).
+pub(crate) const STAKE: u64 = 10_000;
+/// AIC each validator's node key holds at genesis: what pays the fees of
+/// the equivocation reports the node submits.
+pub(crate) const NODE_KEY_AIC: u128 = 1_000;
 /// Ports reserved per node (three are used).
 const PORTS_PER_NODE: u16 = 10;
 
@@ -162,6 +172,8 @@ pub(crate) struct ValidatorPublic {
     pub bls_key: String,
     /// BLS proof of possession, 192 hex digits.
     pub proof_of_possession: String,
+    /// Key hash of the node key (its address), 64 hex digits.
+    pub node_key_hash: String,
 }
 
 impl ValidatorKeys {
@@ -182,6 +194,7 @@ impl ValidatorKeys {
             node_key: hex::encode(self.node.public_key().0),
             bls_key: hex::encode(self.bls.public_key().to_bytes()),
             proof_of_possession: hex::encode(self.bls.proof_of_possession().to_bytes()),
+            node_key_hash: hex::encode(self.node.key_hash().0),
         }
     }
 
@@ -218,6 +231,16 @@ pub(crate) fn node_config(
     let _ = writeln!(text, "chain_id = {}", layout.chain_id);
     let _ = writeln!(text, "timestamp_ms = {timestamp_ms}");
     let _ = writeln!(text, "validator_key_file = \"node.key\"");
+    for v in validators {
+        let _ = writeln!(text);
+        let _ = writeln!(text, "[[genesis.allocations]]");
+        let _ = writeln!(text, "address = \"key:{}\"", v.node_key_hash);
+        let _ = writeln!(
+            text,
+            "coin = \"{}\"",
+            NODE_KEY_AIC * aether_types::BASE_UNITS_PER_AIC
+        );
+    }
     for v in validators {
         let _ = writeln!(text);
         let _ = writeln!(text, "[[genesis.validators]]");
@@ -400,10 +423,21 @@ mod tests {
                 assert_eq!(s(&v["bls_key"]), public[j].bls_key);
                 assert_eq!(s(&v["bls_key"]).len(), 96);
                 assert_eq!(s(&v["proof_of_possession"]).len(), 192);
-                assert_eq!(v["stake"].as_integer(), Some(100));
+                assert_eq!(v["stake"].as_integer(), Some(i64::try_from(STAKE).unwrap()));
             }
             // Every file lists the same validators in the same order.
             assert_eq!(g["validators"], tables[0]["genesis"]["validators"]);
+            // Each node key is funded (its equivocation reports' fees).
+            let allocations = g["allocations"].as_array().unwrap();
+            assert_eq!(allocations.len(), 4);
+            for (j, a) in allocations.iter().enumerate() {
+                let hash = hex::encode(keys[j].node.key_hash().0);
+                assert_eq!(s(&a["address"]), format!("key:{hash}"));
+                assert_eq!(
+                    s(&a["coin"]),
+                    (NODE_KEY_AIC * aether_types::BASE_UNITS_PER_AIC).to_string()
+                );
+            }
             let c = t["consensus"].as_table().unwrap();
             assert_eq!(s(&c["bls_key_file"]), "bls.key");
             assert_eq!(s(&c["listen"]), format!("127.0.0.1:{}", rpc + 1));

@@ -3,6 +3,10 @@
 //! node's `aether_debugSetFaults` (devnet configs set `[consensus]
 //! fault_injection = true`).
 //!
+//! `equivocate INDEX` turns one validator Byzantine: beside each vote it
+//! signs a second one for a made-up block in the same round; the others
+//! report it on chain and it is slashed (`--off` ends it).
+//!
 //! A partition is a list of groups of validator indices, e.g. `0,1 2,3`:
 //! validators in different groups (or in none) stop hearing each other;
 //! every node is told the same groups, each drops what it would send across
@@ -40,6 +44,19 @@ pub(crate) struct LinkArgs {
     /// exactly (0 to 1; Turbine rebuilds from any half).
     #[arg(long, value_name = "F")]
     shred_loss: Option<f64>,
+    #[command(flatten)]
+    pub(crate) dir: DirArgs,
+}
+
+/// `aether devnet equivocate` options.
+#[derive(clap::Args, Debug)]
+pub(crate) struct EquivocateArgs {
+    /// The validator that starts signing two votes per round.
+    #[arg(value_name = "INDEX")]
+    index: u16,
+    /// Make it honest again.
+    #[arg(long)]
+    off: bool,
     #[command(flatten)]
     pub(crate) dir: DirArgs,
 }
@@ -132,15 +149,45 @@ pub(crate) fn links(args: &LinkArgs, json: bool) -> Result<(), CliError> {
         delay_ms: args.delay_ms,
         loss: args.loss,
         shred_loss: args.shred_loss,
+        equivocate: None,
     };
     set_all(&args.dir, request, json)
 }
 
+/// `aether devnet equivocate INDEX [--off]`: only that node is told.
+pub(crate) fn equivocate(args: &EquivocateArgs, json: bool) -> Result<(), CliError> {
+    let (_, manifest) = open(&args.dir.dir)?;
+    if args.index >= manifest.validators {
+        return Err(CliError::Failed(format!(
+            "the devnet has validators 0 to {}",
+            manifest.validators - 1
+        )));
+    }
+    let request = FaultsDto {
+        equivocate: Some(!args.off),
+        ..FaultsDto::default()
+    };
+    set_nodes(&args.dir, request, Some(args.index), json)
+}
+
 fn set_all(args: &DirArgs, request: FaultsDto, json: bool) -> Result<(), CliError> {
+    set_nodes(args, request, None, json)
+}
+
+/// Sends `request` to every node, or to node `only`.
+fn set_nodes(
+    args: &DirArgs,
+    request: FaultsDto,
+    only: Option<u16>,
+    json: bool,
+) -> Result<(), CliError> {
     let (_, manifest) = open(&args.dir)?;
     let nodes: Vec<NodeAnswer> = runtime()?.block_on(async {
         let mut out = Vec::new();
         for node in &manifest.nodes {
+            if only.is_some_and(|i| i != node.index) {
+                continue;
+            }
             let answer = match connect(&node.rpc_url).await {
                 Ok(client) => client
                     .request::<FaultsDto>(m::DEBUG_SET_FAULTS, jsonrpsee::rpc_params![&request])
@@ -194,10 +241,15 @@ fn describe(f: &FaultsDto) -> String {
         _ => "none".into(),
     };
     format!(
-        "partition {partition}, delay {} ms, loss {}, shred loss {}",
+        "partition {partition}, delay {} ms, loss {}, shred loss {}{}",
         f.delay_ms.unwrap_or(0),
         f.loss.unwrap_or(0.0),
-        f.shred_loss.unwrap_or(0.0)
+        f.shred_loss.unwrap_or(0.0),
+        if f.equivocate == Some(true) {
+            ", EQUIVOCATING (two votes per round)"
+        } else {
+            ""
+        }
     )
 }
 

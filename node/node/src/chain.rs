@@ -127,11 +127,12 @@ impl NodeChain {
                 reason: "the validator key is not the genesis validator".into(),
             });
         }
-        let outcome = genesis.outcome(&ledger.params().staking)?;
-        if !genesis.validators.is_empty()
-            && ledger.params().staking.genesis_hash
-                != genesis.block_hash(&ledger.params().staking)?
-        {
+        let staking = &ledger.params().staking;
+        let outcome = genesis.outcome(staking)?;
+        // Block 0's hash, from the state the allocations (and staking
+        // objects) give.
+        let expected = genesis.block_hash(staking)?;
+        if !genesis.validators.is_empty() && staking.genesis_hash != expected {
             return Err(NodeError::Genesis {
                 reason: "the ledger's staking.genesis_hash is not this genesis block's hash \
                          (equivocation evidence would not verify)"
@@ -153,8 +154,6 @@ impl NodeChain {
                         reason: "store has a tip but no block 0".into(),
                     })?
                     .hash();
-                // The genesis block's state root is a function of the allocations.
-                let expected = genesis.block_hash(&ledger.params().staking)?;
                 if stored != expected {
                     return Err(NodeError::GenesisMismatch { stored, expected });
                 }

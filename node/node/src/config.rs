@@ -434,9 +434,8 @@ impl NodeConfig {
                 stake: v.stake,
             });
         }
-        if let Some(first) = genesis.validators.first() {
-            // Block 0 names the first validator (the same genesis on every node).
-            genesis.validator = first.node_key;
+        if !genesis.validators.is_empty() {
+            // Block 0 names validator 0, set once the list is sorted below.
             if !genesis
                 .validators
                 .iter()
@@ -501,6 +500,11 @@ impl NodeConfig {
                 .collect();
             pairs.sort_by_key(|(v, _)| ValidatorId::of(&v.bls_key));
             (genesis.validators, consensus.peers) = pairs.into_iter().unzip();
+            // Block 0 names validator 0 (the same genesis on every node,
+            // whatever order its file lists the validators in).
+            if let Some(first) = genesis.validators.first() {
+                genesis.validator = first.node_key;
+            }
         }
         genesis.dev = dev;
         if !dev {
@@ -729,6 +733,20 @@ mod tests {
         // The same genesis (id) whichever validator's file it is read from,
         // and another one than the single-validator genesis.
         assert_ne!(c.genesis.id(), Genesis::dev(c.genesis.chain_id, 16).id());
+        // The same genesis whatever order the file lists the validators
+        // (and their peers) in: reversed, the same validators, peers and id.
+        let entries: Vec<&str> = validators.split_inclusive("stake = 10000\n").collect();
+        let reversed_validators: String = entries.iter().rev().copied().collect();
+        let reversed_consensus = consensus.replace(
+            "[\"127.0.0.1:9000\", \"127.0.0.1:9001\", \"127.0.0.1:9002\"]",
+            "[\"127.0.0.1:9002\", \"127.0.0.1:9001\", \"127.0.0.1:9000\"]",
+        );
+        assert_ne!(reversed_consensus, consensus);
+        let r = read(&file(&reversed_consensus, &reversed_validators)).unwrap();
+        assert_eq!(r.genesis.validators, c.genesis.validators);
+        assert_eq!(r.genesis.validator, c.genesis.validator);
+        assert_eq!(r.consensus.as_ref().unwrap().peers, cc.peers);
+        assert_eq!(r.genesis.id(), c.genesis.id());
 
         let two_peers = consensus.replace(", \"127.0.0.1:9002\"", "");
         let bad_key = validators

@@ -30,10 +30,12 @@
 //! blocks by height, and commits the prefix of a response that
 //! [`aether_consensus::check_synced_blocks`] proves final on data alone:
 //! blocks that extend each other from the committed head, each with a
-//! finality QC that verifies (quorum of the set) at its round + 1, up to the
-//! highest one whose QC certifies its successor in the response — the
-//! two-chain rule (blocks above it wait for the next response or for
-//! consensus). Each block is re-executed and must give its header's roots. Then the core is rebuilt on the new committed head.
+//! finality QC that verifies (quorum of the set) and certifies a block
+//! above it, up to the highest one whose successor in the response a QC
+//! of the response certifies at its round + 1 — the two-chain rule (blocks
+//! above it wait for the next response or for consensus). Each block is
+//! re-executed and must give its header's roots. Then the core is rebuilt
+//! on the new committed head.
 //!
 //! The core's own fetches (a proposal whose ancestors this node lacks) are
 //! for short gaps: the driver drops them while no peer's status has
